@@ -1,0 +1,64 @@
+import { relative } from 'node:path'
+import type { Config } from './config.ts'
+import { docker, firstLine } from './docker.ts'
+import { PreflightError } from './errors.ts'
+
+// The parts of `docker compose config --format json` the suite reads. Compose has resolved
+// variables, merged overrides and normalised short syntax by then, so this is what will run.
+export interface ComposePort {
+  target: number
+  published?: string
+  host_ip?: string
+  protocol?: string
+}
+
+export interface ComposeHealthcheck {
+  test?: string[]
+  interval?: string
+  timeout?: string
+  retries?: number
+  start_period?: string
+  disable?: boolean
+}
+
+export interface ComposeService {
+  image?: string
+  build?: unknown
+  ports?: ComposePort[]
+  expose?: string[]
+  healthcheck?: ComposeHealthcheck
+  networks?: Record<string, unknown>
+  profiles?: string[]
+  restart?: string
+}
+
+export interface ComposeModel {
+  name: string
+  services: Record<string, ComposeService>
+  networks?: Record<string, { external?: boolean; internal?: boolean; name?: string; driver?: string }>
+  volumes?: Record<string, { external?: boolean; name?: string }>
+}
+
+export function composeFileArgs(config: Pick<Config, 'composeFiles' | 'projectDirectory'>): string[] {
+  return [...config.composeFiles.flatMap((file) => ['-f', file]), '--project-directory', config.projectDirectory]
+}
+
+/** The configuration as Compose resolves it. A file that does not parse, or a missing variable, is exit 2. */
+export async function composeConfig(config: Config, env: NodeJS.ProcessEnv): Promise<ComposeModel> {
+  const { exitCode, stdout, stderr } = await docker(
+    ['compose', ...composeFileArgs(config), 'config', '--format', 'json'],
+    {
+      env,
+      timeoutMs: 30_000,
+    },
+  )
+  if (exitCode !== 0) {
+    const files = config.composeFiles.map((file) => relative(process.cwd(), file) || file).join(', ')
+    const cause = firstLine(stderr)
+    const what = /variable/i.test(cause)
+      ? 'a variable the compose file needs is missing'
+      : 'the compose file does not parse'
+    throw new PreflightError(`${what} (${files}): ${cause}`, 2)
+  }
+  return JSON.parse(stdout) as ComposeModel
+}

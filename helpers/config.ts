@@ -1,0 +1,63 @@
+import { existsSync } from 'node:fs'
+import { PreflightError } from './errors.ts'
+import { delimiter, dirname, join, resolve } from 'node:path'
+
+export interface Config {
+  /** The repository's root folder. */
+  readonly root: string
+  /** The compose files, absolute, in the order Compose merges them. */
+  readonly composeFiles: readonly string[]
+  readonly projectDirectory: string
+  /** Leave the stack up after the run (BANYAN_KEEP=1). */
+  readonly keep: boolean
+  /** Health-check interval the live stack runs with, or null to run the declared one. */
+  readonly healthInterval: string | null
+  readonly reportsDir: string
+}
+
+export const ROOT = resolve(import.meta.dirname, '..')
+export const REFERENCE_STACK = join(ROOT, 'fixtures/stack/compose.yaml')
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const value = env[name]
+  if (value === undefined || value === '' || value === '0' || value === 'false') return false
+  if (value === '1' || value === 'true') return true
+  throw new PreflightError(`${name} must be 1 or 0, not '${value}'`, 2)
+}
+
+/** Reads the run's settings once, failing on the first one that is wrong and naming it. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Config {
+  // Compose's own variable and separator, so a team points the suite at its stack the way it
+  // points Compose at it.
+  const separator = env.COMPOSE_PATH_SEPARATOR ?? (delimiter === ';' ? ';' : ':')
+  const composeFiles = (env.COMPOSE_FILE ?? REFERENCE_STACK)
+    .split(separator)
+    .filter((file) => file.length > 0)
+    .map((file) => resolve(cwd, file))
+  if (composeFiles.length === 0) throw new PreflightError('COMPOSE_FILE is set but names no file', 2)
+  for (const file of composeFiles) {
+    if (!existsSync(file)) throw new PreflightError(`COMPOSE_FILE names ${file}, which does not exist`, 2)
+  }
+
+  const interval = env.BANYAN_HEALTH_INTERVAL ?? '1s'
+  if (interval !== 'declared' && !/^\d+(ms|s)$/.test(interval)) {
+    throw new PreflightError(
+      `BANYAN_HEALTH_INTERVAL must be a duration such as 1s or 500ms, or 'declared', not '${interval}'`,
+      2,
+    )
+  }
+  const images = env.BANYAN_IMAGES ?? 'auto'
+  if (!['auto', 'official', 'offline'].includes(images)) {
+    throw new PreflightError(`BANYAN_IMAGES must be auto, official or offline, not '${images}'`, 2)
+  }
+
+  const first = composeFiles[0] ?? REFERENCE_STACK
+  return {
+    root: ROOT,
+    composeFiles,
+    projectDirectory: dirname(first),
+    keep: flag(env, 'BANYAN_KEEP'),
+    healthInterval: interval === 'declared' ? null : interval,
+    reportsDir: resolve(cwd, env.BANYAN_REPORTS ?? join(ROOT, 'reports')),
+  }
+}

@@ -1,0 +1,55 @@
+import { execFile } from 'node:child_process'
+
+export interface CommandResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+  timeoutMs?: number
+  input?: string
+}
+
+/** Runs a command to completion and reports its exit code; never throws for a non-zero exit. */
+export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      command,
+      args,
+      {
+        env: options.env ?? process.env,
+        cwd: options.cwd,
+        timeout: options.timeoutMs ?? 120_000,
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: 'utf8',
+      },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 127
+        // A command killed by the timeout has no exit code of its own; say so rather than 0.
+        const timedOut = error?.killed === true
+        resolve({
+          exitCode: timedOut ? 124 : code,
+          stdout,
+          stderr: timedOut ? `${stderr}\ntimed out after ${options.timeoutMs ?? 120_000} ms` : stderr,
+        })
+      },
+    )
+    if (options.input !== undefined) child.stdin?.end(options.input)
+  })
+}
+
+export const docker = (args: readonly string[], options?: RunOptions): Promise<CommandResult> =>
+  run('docker', args, options)
+
+/** The first line of a command's error output that says something, for one-line messages. */
+export function firstLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .map((line) => line.trim())
+      .find((line) => line.length > 0) ?? '(no output)'
+  )
+}

@@ -1,0 +1,10 @@
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** Compose and Go durations ("1m30s", "500ms", "10s") in milliseconds. */
+export function durationMs(duration: string): number {
+  const parts = [...duration.matchAll(/(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)/g)]
+  if (parts.length === 0 || parts.map((part) => part[0]).join('') !== duration) {
+    throw new Error(`not a duration: '${duration}'`)
+  }
+  return parts.reduce((total, [, amount, unit]) => total + Number(amount) * (UNITS[unit ?? 's'] ?? 0), 0)
+}

@@ -1,0 +1,123 @@
+import { createServer } from 'node:net'
+import { policy } from '../fixtures/policy.ts'
+import { imageVariables, KIT, resolveImageMode, type ImageMode } from '../images/kit.ts'
+import { composeConfig, type ComposeModel } from './compose.ts'
+import type { Config } from './config.ts'
+import { docker, firstLine } from './docker.ts'
+import { PreflightError } from './errors.ts'
+import { atLeast } from './versions.ts'
+
+export interface Preflight {
+  readonly engine: string
+  readonly compose: string
+  readonly imageMode: ImageMode
+  /** The compose variables that select the images of that mode. */
+  readonly images: Record<string, string>
+  readonly model: ComposeModel
+}
+
+export async function dockerVersions(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ engine: string; compose: string }> {
+  const server = await docker(['version', '--format', '{{.Server.Version}}'], { env, timeoutMs: 15_000 })
+  if (server.exitCode !== 0 || server.stdout.trim() === '') {
+    const where = env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'
+    throw new PreflightError(
+      `no Docker daemon answers at ${where}: ${firstLine(server.stderr)} (scripts/setup starts one)`,
+      3,
+    )
+  }
+  const compose = await docker(['compose', 'version', '--short'], { env, timeoutMs: 15_000 })
+  if (compose.exitCode !== 0) {
+    throw new PreflightError(`Compose v2 is missing: 'docker compose version' fails (scripts/setup installs it)`, 3)
+  }
+  return { engine: server.stdout.trim(), compose: compose.stdout.trim().replace(/^v/, '') }
+}
+
+/** LC-6: the guide asks for Engine 20.10+ and Compose 2.0+; anything older is refused here. */
+export function checkVersions(versions: { engine: string; compose: string }): void {
+  const { engine, compose } = policy.requirements
+  if (!atLeast(versions.engine, engine)) {
+    throw new PreflightError(
+      `Docker Engine ${versions.engine} is older than the ${engine} the deployment guide requires`,
+      3,
+    )
+  }
+  if (!atLeast(versions.compose, compose)) {
+    throw new PreflightError(
+      `Docker Compose ${versions.compose} is older than the ${compose} the deployment guide requires`,
+      3,
+    )
+  }
+}
+
+async function imagePresent(image: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  return (await docker(['image', 'inspect', '--format', '{{.Id}}', image], { env, timeoutMs: 15_000 })).exitCode === 0
+}
+
+async function checkImages(model: ComposeModel, mode: ImageMode, env: NodeJS.ProcessEnv): Promise<void> {
+  // With official images Compose pulls what is missing; offline, a missing image can only fail
+  // later and slower, so it is named now.
+  if (mode === 'official') return
+  for (const [name, service] of Object.entries(model.services)) {
+    if (service.build !== undefined || service.image === undefined) continue
+    if (!(await imagePresent(service.image, env))) {
+      throw new PreflightError(
+        `image ${service.image} of service ${name} is not on this machine: build the offline kit with 'pnpm kit', or set BANYAN_IMAGES=official to pull`,
+        3,
+      )
+    }
+  }
+  const base = KIT.find((image) => image.variable === 'NODE_IMAGE')
+  const needsNode = Object.values(model.services).some((service) => service.build !== undefined)
+  if (base && needsNode && !(await imagePresent(base.offline, env))) {
+    throw new PreflightError(
+      `image ${base.offline}, the services' build base, is not on this machine: run 'pnpm kit'`,
+      3,
+    )
+  }
+}
+
+function portFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => {
+      resolve(false)
+    })
+    server.listen({ port, host, exclusive: true }, () => {
+      server.close(() => {
+        resolve(true)
+      })
+    })
+  })
+}
+
+async function checkPorts(model: ComposeModel): Promise<void> {
+  for (const [name, service] of Object.entries(model.services)) {
+    for (const port of service.ports ?? []) {
+      const published = Number(port.published)
+      if (!Number.isInteger(published) || published === 0) continue
+      if (!(await portFree(published, port.host_ip ?? '0.0.0.0'))) {
+        throw new PreflightError(
+          `port ${published} that service ${name} publishes is already in use on this machine`,
+          3,
+        )
+      }
+    }
+  }
+}
+
+/** Everything that can be known before a container starts, in the order the answers depend on. */
+export async function preflight(config: Config, composeEnv: Record<string, string>): Promise<Preflight> {
+  const env = { ...process.env, ...composeEnv }
+  const versions = await dockerVersions(env)
+  checkVersions(versions)
+  const imageMode = resolveImageMode(env)
+  // An image variable set by hand wins over the mode's choice: that is how one image is swapped.
+  const chosen = Object.fromEntries(KIT.flatMap(({ variable }) => (env[variable] ? [[variable, env[variable]]] : [])))
+  const images = { ...imageVariables(imageMode), ...chosen }
+  const model = await composeConfig(config, { ...env, ...images })
+  await checkImages(model, imageMode, env)
+  await checkPorts(model)
+  return { ...versions, imageMode, images, model }
+}

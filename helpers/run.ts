@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { ComposeModel } from './compose.ts'
+import type { Config } from './config.ts'
+import { ownerOf, runLabels } from './labels.ts'
+import type { Preflight } from './preflight.ts'
+import { durationMs } from './durations.ts'
+
+/** One run of the suite against one throwaway stack: what the CLI hands the test workers. */
+export interface RunContext {
+  readonly runId: string
+  readonly owner: string
+  /** The stack's compose files, then this run's generated override. */
+  readonly composeFiles: readonly string[]
+  readonly projectDirectory: string
+  /** The services the stack declares (active profiles only), as Compose resolved them. */
+  readonly services: readonly string[]
+  /** Where this run keeps its override, evidence and reports. */
+  readonly runDir: string
+  /** What Compose reads: this run's credentials and the image variables. */
+  readonly composeEnv: Readonly<Record<string, string>>
+  readonly startupBudgetMs: number
+  readonly keep: boolean
+  readonly healthInterval: string | null
+}
+
+const SECRET_VARIABLES = ['DATABASE_PASSWORD', 'RABBITMQ_PASSWORD', 'REDIS_PASSWORD', 'JWT_SECRET'] as const
+
+export const newRunId = (): string => `bv-${randomBytes(4).toString('hex')}`
+
+/**
+ * Fresh credentials for every run: nothing a run leaves behind, in a log or a kept volume, opens
+ * the next one. Hex only, so they can stand in a URL (amqp://user:password@host) unescaped.
+ */
+export function newCredentials(): Record<string, string> {
+  const secret = (bytes: number): string => randomBytes(bytes).toString('hex')
+  return {
+    DATABASE_USER: `banyan_${secret(3)}`,
+    DATABASE_NAME: 'eventstore',
+    RABBITMQ_USER: `banyan_${secret(3)}`,
+    ...Object.fromEntries(SECRET_VARIABLES.map((name) => [name, secret(16)])),
+  }
+}
+
+/** The values that must never reach a log or a report. */
+export function secretsOf(env: Readonly<Record<string, string | undefined>>): string[] {
+  return SECRET_VARIABLES.map((name) => env[name]).filter(
+    (value): value is string => value !== undefined && value !== '',
+  )
+}
+
+/**
+ * The override this run adds on top of the stack's own files: the run's labels on every service,
+ * network and volume (so the sweep finds them), and, unless asked for the declared timings, a
+ * short health-check interval. Engine 20.10 has no start_interval: with the guide's 30 s interval
+ * the first probe waits 30 s. The declared timings are checked from the configuration instead.
+ */
+export function runOverride(
+  model: ComposeModel,
+  labels: Record<string, string>,
+  healthInterval: string | null,
+): object {
+  const labelled = (entries: Record<string, { external?: boolean }> | undefined): Record<string, object> =>
+    Object.fromEntries(
+      Object.entries(entries ?? {})
+        .filter(([, entry]) => entry.external !== true)
+        .map(([name]) => [name, { labels }]),
+    )
+  const services = Object.fromEntries(
+    Object.entries(model.services).map(([name, service]) => {
+      const checked = service.healthcheck !== undefined && service.healthcheck.disable !== true
+      return [
+        name,
+        { labels, ...(checked && healthInterval !== null ? { healthcheck: { interval: healthInterval } } : {}) },
+      ]
+    }),
+  )
+  return { services, networks: labelled(model.networks), volumes: labelled(model.volumes) }
+}
+
+/** How long the stack may take to turn healthy: the slowest health check's worst case, plus room to create. */
+export function startupBudgetMs(model: ComposeModel, healthInterval: string | null): number {
+  const worst = Object.values(model.services).map(({ healthcheck: check }) => {
+    if (check === undefined || check.disable === true) return 0
+    const interval = durationMs(healthInterval ?? check.interval ?? '30s')
+    const timeout = durationMs(check.timeout ?? '30s')
+    return durationMs(check.start_period ?? '0s') + ((check.retries ?? 3) + 1) * (interval + timeout)
+  })
+  return Math.max(0, ...worst) + 60_000
+}
+
+export function prepareRun(config: Config, checked: Preflight, composeEnv: Record<string, string>): RunContext {
+  const runId = newRunId()
+  const owner = ownerOf()
+  const dir = join(config.reportsDir, 'runs', runId)
+  mkdirSync(dir, { recursive: true })
+  const overrideFile = join(dir, 'compose.run.json')
+  // JSON is YAML, and Compose reads it as an override like any other file.
+  writeFileSync(
+    overrideFile,
+    JSON.stringify(runOverride(checked.model, runLabels(runId, owner), config.healthInterval), null, 2),
+  )
+  return {
+    runId,
+    owner,
+    composeFiles: [...config.composeFiles, overrideFile],
+    projectDirectory: config.projectDirectory,
+    services: Object.keys(checked.model.services),
+    runDir: dir,
+    composeEnv,
+    startupBudgetMs: startupBudgetMs(checked.model, config.healthInterval),
+    keep: config.keep,
+    healthInterval: config.healthInterval,
+  }
+}
+
+const RUN_VARIABLE = 'BANYAN_RUN'
+
+/** The run travels to the test workers in one variable; the credentials travel as themselves, for Compose. */
+export function runToEnv(run: RunContext): Record<string, string> {
+  return { ...run.composeEnv, [RUN_VARIABLE]: JSON.stringify({ ...run, composeEnv: Object.keys(run.composeEnv) }) }
+}
+
+export function runFromEnv(env: NodeJS.ProcessEnv = process.env): RunContext {
+  const text = env[RUN_VARIABLE]
+  if (text === undefined) {
+    throw new Error('the stack suites run inside a run of the main job: start them with `pnpm test:stack`')
+  }
+  const run = JSON.parse(text) as Omit<RunContext, 'composeEnv'> & { composeEnv: string[] }
+  return { ...run, composeEnv: Object.fromEntries(run.composeEnv.map((name) => [name, env[name] ?? ''])) }
+}

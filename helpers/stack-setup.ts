@@ -1,0 +1,75 @@
+// Global setup of the `stack` project: brings the run's stack up once, under the run's project
+// name, waiting on the compose health checks, and provides plain data to the suites. It lives in
+// this project only (not at the root), so other projects never start a stack.
+import { join } from 'node:path'
+import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from 'testcontainers'
+import type { TestProject } from 'vitest/node'
+import { docker } from './docker.ts'
+import { runFromEnv, secretsOf } from './run.ts'
+import { ExplainedWait } from './wait.ts'
+
+export interface StackInfo {
+  readonly project: string
+  /** The services the stack declares. */
+  readonly services: readonly string[]
+  /** Container ids of each running service, by service name. */
+  readonly containers: Readonly<Record<string, readonly string[]>>
+  readonly startupMs: number
+  readonly healthInterval: string | null
+  /** Why the stack did not come up, or null. The LC-1 test reports it; the others skip. */
+  readonly failure: string | null
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: StackInfo
+  }
+}
+
+async function containersOf(project: string): Promise<Record<string, string[]>> {
+  const { stdout } = await docker([
+    'ps',
+    '--filter',
+    `label=com.docker.compose.project=${project}`,
+    '--format',
+    '{{.ID}}\t{{.Label "com.docker.compose.service"}}',
+  ])
+  const containers: Record<string, string[]> = {}
+  for (const line of stdout.split('\n').filter(Boolean)) {
+    const [id = '', service = ''] = line.split('\t')
+    ;(containers[service] ??= []).push(id)
+  }
+  return containers
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const run = runFromEnv()
+  const start = performance.now()
+  // One line, so a log shows the stack was brought up once per run, not once per project.
+  console.log(`stack: bringing up ${run.runId} (budget ${Math.round(run.startupBudgetMs / 1000)} s)`)
+  let environment: StartedDockerComposeEnvironment | null = null
+  let failure: string | null = null
+  try {
+    environment = await new DockerComposeEnvironment(run.projectDirectory, [...run.composeFiles])
+      .withProjectName(run.runId)
+      .withEnvironment({ ...run.composeEnv })
+      .withDefaultWaitStrategy(new ExplainedWait(join(run.runDir, 'evidence'), secretsOf(run.composeEnv)))
+      .withStartupTimeout(run.startupBudgetMs)
+      .up()
+  } catch (error) {
+    failure = error instanceof Error ? error.message : String(error)
+  }
+  const startupMs = Math.round(performance.now() - start)
+  console.log(`stack: ${run.runId} ${failure === null ? 'healthy' : 'failed'} after ${(startupMs / 1000).toFixed(1)} s`)
+  project.provide('stack', {
+    project: run.runId,
+    services: run.services,
+    containers: await containersOf(run.runId),
+    startupMs,
+    healthInterval: run.healthInterval,
+    failure,
+  })
+  return async () => {
+    if (environment !== null && !run.keep) await environment.down({ removeVolumes: true, timeout: 10_000 })
+  }
+}

@@ -1,0 +1,44 @@
+import { inject } from 'vitest'
+import { docker } from './docker.ts'
+import type { StackInfo } from './stack-setup.ts'
+
+/** The shared stack of this run, as the global setup provided it. */
+export function stack(): StackInfo {
+  return inject('stack')
+}
+
+/** The run's credentials, as the CLI generated them for Compose. */
+export function credential(name: string): string {
+  const value = process.env[name]
+  if (value === undefined) throw new Error(`${name} is not set: the stack suites run inside a run of the main job`)
+  return value
+}
+
+/** The one container of a service that runs a single replica. */
+export function containerOf(service: string): string {
+  const ids = stack().containers[service] ?? []
+  if (ids.length !== 1) throw new Error(`expected one container of ${service}, found ${ids.length}`)
+  return ids[0] ?? ''
+}
+
+/** A container's address on one of the stack's networks (by its name in the compose file). */
+export async function addressOf(container: string, network: string): Promise<string> {
+  const format = `{{range $name, $net := .NetworkSettings.Networks}}{{$name}}={{$net.IPAddress}} {{end}}`
+  const { stdout } = await docker(['inspect', '--format', format, container])
+  const entry = stdout
+    .trim()
+    .split(' ')
+    .find((pair) => pair.startsWith(`${stack().project}_${network}=`))
+  if (entry === undefined) throw new Error(`container ${container} is not on network ${network}: ${stdout.trim()}`)
+  return entry.split('=')[1] ?? ''
+}
+
+export async function healthOf(container: string): Promise<string> {
+  const { stdout } = await docker([
+    'inspect',
+    '--format',
+    '{{if .State.Health}}{{.State.Health.Status}}{{else}}no health check{{end}}',
+    container,
+  ])
+  return stdout.trim()
+}

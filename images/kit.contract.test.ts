@@ -1,0 +1,153 @@
+// The contract each image of the kit honours on behalf of its official counterpart. The same tests
+// run against the official images where BANYAN_IMAGES resolves to them, so a difference between
+// the two shows here rather than as a puzzling failure in a suite.
+import { PostgreSqlContainer } from '@testcontainers/postgresql'
+import { RabbitMQContainer } from '@testcontainers/rabbitmq'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers'
+import { request } from 'undici'
+import { describe, expect, it } from 'vitest'
+import { docker } from '../helpers/docker.ts'
+import { testLabels } from '../helpers/labels.ts'
+import { amqpConnection, pgClient, redisReplies } from '../helpers/probes.ts'
+import { imageVariables, resolveImageMode } from './kit.ts'
+
+const mode = resolveImageMode(process.env)
+const images = imageVariables(mode)
+const password = randomBytes(12).toString('hex')
+
+function image(variable: string): string {
+  const name = images[variable]
+  if (name === undefined) throw new Error(`the kit has no image for ${variable}`)
+  return name
+}
+
+/** Stops a container the way `docker compose down` does and returns its exit code: 137 means SIGTERM was ignored. */
+async function exitCodeOnStop(container: StartedTestContainer): Promise<number> {
+  await docker(['stop', '--time', '10', container.getId()])
+  const { stdout } = await docker(['inspect', '--format', '{{.State.ExitCode}}', container.getId()])
+  return Number(stdout.trim())
+}
+
+async function execOk(container: StartedTestContainer, command: string[]): Promise<string> {
+  const { exitCode, output } = await container.exec(command)
+  expect(exitCode, `${command.join(' ')} failed: ${output}`).toBe(0)
+  return output
+}
+
+describe(`image kit contracts (${mode} images)`, () => {
+  it('postgres: the PostgreSqlContainer module starts it; it runs init scripts and serves only the configured user', async () => {
+    await using container = await new PostgreSqlContainer(image('POSTGRES_IMAGE'))
+      .withDatabase('eventstore')
+      .withUsername('banyan')
+      .withPassword(password)
+      .withCopyContentToContainer([
+        {
+          content: 'CREATE TABLE seeded (answer int); INSERT INTO seeded VALUES (42);',
+          target: '/docker-entrypoint-initdb.d/01-seed.sql',
+        },
+      ])
+      .withLabels(testLabels())
+      .start()
+    const endpoint = { host: container.getHost(), port: container.getPort(), database: 'eventstore' }
+    {
+      await using client = await pgClient({ ...endpoint, user: 'banyan', password })
+      const { rows } = await client.query('SELECT current_user AS "user", answer FROM seeded')
+      expect(rows).toEqual([{ user: 'banyan', answer: 42 }])
+    }
+    await expect(pgClient({ ...endpoint, user: 'banyan', password: 'wrong' })).rejects.toThrow(
+      /password authentication failed/,
+    )
+    await expect(pgClient({ ...endpoint, user: 'postgres', password })).rejects.toThrow(
+      /password authentication failed|does not exist/,
+    )
+    expect(await exitCodeOnStop(container)).toBe(0)
+  })
+
+  it('rabbitmq: the RabbitMQContainer module starts it; AMQP and management serve the configured user, not guest', async () => {
+    await using container = await new RabbitMQContainer(image('RABBITMQ_IMAGE'))
+      .withEnvironment({ RABBITMQ_DEFAULT_USER: 'banyan', RABBITMQ_DEFAULT_PASS: password })
+      .withLabels(testLabels())
+      .start()
+    const host = `${container.getHost()}:${container.getMappedPort(5672)}`
+    {
+      await using connection = await amqpConnection(`amqp://banyan:${password}@${host}`)
+      const channel = await connection.createChannel()
+      const { queue } = await channel.assertQueue('', { exclusive: true })
+      expect(channel.sendToQueue(queue, Buffer.from('ping'))).toBe(true)
+      await expect
+        .poll(async () => (await channel.get(queue, { noAck: true })) !== false, { timeout: 5_000 })
+        .toBe(true)
+    }
+    await expect(amqpConnection(`amqp://guest:guest@${host}`)).rejects.toThrow(/ACCESS_REFUSED|403/)
+
+    const management = `http://${container.getHost()}:${container.getMappedPort(15672)}/api/whoami`
+    const authorization = `Basic ${Buffer.from(`banyan:${password}`).toString('base64')}`
+    const { statusCode, body } = await request(management, { headers: { authorization } })
+    expect({ statusCode, whoami: ((await body.json()) as { name: string }).name }).toEqual({
+      statusCode: 200,
+      whoami: 'banyan',
+    })
+
+    await execOk(container, ['rabbitmq-diagnostics', 'ping'])
+    expect(await exitCodeOnStop(container)).toBe(0)
+  })
+
+  it('redis: refuses a command without the password given by --requirepass, and serves with it', async () => {
+    await using container = await new GenericContainer(image('REDIS_IMAGE'))
+      .withCommand(['redis-server', '--requirepass', password])
+      .withExposedPorts(6379)
+      .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
+      .withLabels(testLabels())
+      .start()
+    const endpoint = { host: container.getHost(), port: container.getMappedPort(6379) }
+    expect(await redisReplies(endpoint, [['PING']])).toEqual([expect.stringMatching(/^-NOAUTH/)])
+    expect(await redisReplies(endpoint, [['AUTH', password], ['PING']])).toEqual(['+OK', '+PONG'])
+    expect(await execOk(container, ['redis-cli', '-a', password, '--no-auth-warning', 'ping'])).toContain('PONG')
+    expect(await exitCodeOnStop(container)).toBe(0)
+  })
+
+  it('nginx: serves a configuration mounted at /etc/nginx/nginx.conf, in the foreground', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'banyan-nginx-'))
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      'events {}\nhttp { server { listen 80; location / { return 200 "mounted config\\n"; } } }\n',
+    )
+    await using container = await new GenericContainer(image('NGINX_IMAGE'))
+      .withBindMounts([{ source: join(dir, 'nginx.conf'), target: '/etc/nginx/nginx.conf', mode: 'ro' }])
+      .withExposedPorts(80)
+      .withLabels(testLabels())
+      .start()
+    const { statusCode, body } = await request(`http://${container.getHost()}:${container.getMappedPort(80)}/`)
+    expect({ statusCode, text: await body.text() }).toEqual({ statusCode: 200, text: 'mounted config\n' })
+    await execOk(container, ['curl', '--version'])
+    expect(await exitCodeOnStop(container)).toBe(0)
+  })
+
+  it('node: runs Node 24 with a uid-1000 node user and curl for the health checks', async () => {
+    await using container = await new GenericContainer(image('NODE_IMAGE'))
+      .withCommand(['node', '-e', 'setInterval(() => {}, 1000)'])
+      .withLabels(testLabels())
+      .start()
+    expect(await execOk(container, ['node', '--version'])).toMatch(/^v24\./)
+    expect((await execOk(container, ['id', '-u', 'node'])).trim()).toBe('1000')
+    await execOk(container, ['curl', '--version'])
+  })
+
+  it('tools: carries tar, gzip, curl, nc, ip and ps for probes and volume backups', async () => {
+    await using container = await new GenericContainer(image('TOOLS_IMAGE'))
+      .withCommand(['sleep', 'infinity'])
+      .withLabels(testLabels())
+      .start()
+    const tools = ['tar', 'gzip', 'curl', 'nc', 'ip', 'ps']
+    const found = await execOk(container, [
+      'bash',
+      '-c',
+      `for t in ${tools.join(' ')}; do command -v "$t" >/dev/null && echo "$t"; done; true`,
+    ])
+    expect(found.trim().split('\n')).toEqual(tools)
+  })
+})

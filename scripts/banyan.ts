@@ -1,0 +1,161 @@
+// banyan-verify's entry point.
+//
+//   node scripts/banyan.ts verify [vitest options]   the main job: verify the stack COMPOSE_FILE names
+//   node scripts/banyan.ts test [vitest options]     the project's own tests (units, image kit contracts)
+//   node scripts/banyan.ts sweep [--all | --run ID]  remove what crashed runs (or all runs) left behind
+//
+// Exit codes: 0 verified, 1 a test failed (a claim is refuted), 2 bad input, 3 the machine is not
+// ready, 130 interrupted. Bad input and an unready machine are one line on stderr, before anything starts.
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { loadConfig, ROOT, type Config } from '../helpers/config.ts'
+import { docker } from '../helpers/docker.ts'
+import { PreflightError } from '../helpers/errors.ts'
+import { ownerOf } from '../helpers/labels.ts'
+import { mask, maskingStream } from '../helpers/mask.ts'
+import { dockerVersions, preflight } from '../helpers/preflight.ts'
+import { newCredentials, newRunId, prepareRun, runToEnv, secretsOf } from '../helpers/run.ts'
+import { describeSweep, sweep } from '../helpers/sweep.ts'
+
+const RYUK_IMAGE = 'testcontainers/ryuk:0.14.0'
+
+function say(message: string): void {
+  process.stderr.write(`banyan-verify: ${message}\n`)
+}
+
+/**
+ * Ryuk reaps a crashed run's containers, but its image comes from a registry. Where it is not on
+ * the machine the suite runs without it and relies on its own label sweep.
+ */
+async function ryukSetting(): Promise<Record<string, string>> {
+  if (process.env.TESTCONTAINERS_RYUK_DISABLED !== undefined) return {}
+  const present = (await docker(['image', 'inspect', RYUK_IMAGE])).exitCode === 0
+  return present ? {} : { TESTCONTAINERS_RYUK_DISABLED: 'true' }
+}
+
+async function sweepLeftovers(): Promise<void> {
+  const swept = describeSweep(await sweep('orphans'))
+  if (swept !== null) say(`removed what earlier crashed runs left: ${swept}`)
+}
+
+/**
+ * Runs vitest in a process group of its own and masks every secret in what it prints. On Ctrl-C
+ * or SIGTERM the whole group is stopped (testcontainers' compose processes with it) before the
+ * caller sweeps, so nothing can create a container after the sweep has looked.
+ */
+async function runVitest(args: string[], env: NodeJS.ProcessEnv, secrets: readonly string[]): Promise<number> {
+  const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs')
+  const child = spawn(process.execPath, [vitest, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  child.stdout.pipe(maskingStream(secrets)).pipe(process.stdout)
+  child.stderr.pipe(maskingStream(secrets)).pipe(process.stderr)
+
+  // An object, not a boolean: it is set by a signal handler while this function awaits.
+  const state = { interrupted: false }
+  const stop = (signal: NodeJS.Signals): void => {
+    if (state.interrupted || child.pid === undefined) return
+    state.interrupted = true
+    say(`${signal}: stopping the tests, then removing what this run started`)
+    process.kill(-child.pid, 'SIGINT')
+    // Vitest closes on SIGINT; a group that has not gone within 20 s is killed outright.
+    setTimeout(() => {
+      if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
+    }, 20_000).unref()
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  const code = await new Promise<number>((resolve) => {
+    child.on('exit', (exitCode) => {
+      resolve(exitCode ?? 1)
+    })
+  })
+  process.off('SIGINT', stop)
+  process.off('SIGTERM', stop)
+  return state.interrupted ? 130 : code
+}
+
+function maskFile(file: string, secrets: readonly string[]): void {
+  if (existsSync(file)) writeFileSync(file, mask(readFileSync(file, 'utf8'), secrets))
+}
+
+async function verify(config: Config, vitestArgs: string[]): Promise<number> {
+  const credentials = newCredentials()
+  const secrets = secretsOf(credentials)
+  const checked = await preflight(config, credentials)
+  await sweepLeftovers()
+
+  const run = prepareRun(config, checked, { ...checked.images, ...credentials })
+  const services = Object.keys(checked.model.services).join(', ')
+  say(
+    `run ${run.runId}: ${services} on Engine ${checked.engine}, Compose ${checked.compose}, ${checked.imageMode} images`,
+  )
+  if (run.healthInterval !== null) {
+    say(
+      `health checks run every ${run.healthInterval} here to start fast; the declared timings are checked from the configuration`,
+    )
+  }
+
+  const junit = join(config.reportsDir, 'junit.xml')
+  const env = { ...process.env, ...runToEnv(run), ...(await ryukSetting()) }
+  const args = ['run', '--project', 'stack', '--reporter=default', '--reporter=junit', `--outputFile.junit=${junit}`]
+  const code = await runVitest([...args, ...vitestArgs], env, secrets)
+  maskFile(junit, secrets)
+
+  if (run.keep && code !== 130) {
+    say(`BANYAN_KEEP: stack ${run.runId} left running. Reach it with: docker compose -p ${run.runId} ps`)
+    say(`remove it with: pnpm sweep --run ${run.runId}`)
+  } else {
+    const swept = describeSweep(await sweep({ run: run.runId }))
+    if (swept !== null) say(`removed what this run left: ${swept}`)
+  }
+  return code
+}
+
+async function selfTest(config: Config, vitestArgs: string[]): Promise<number> {
+  await dockerVersions()
+  await sweepLeftovers()
+  const runId = newRunId()
+  const env = { ...process.env, BANYAN_RUN_ID: runId, BANYAN_OWNER: ownerOf(), ...(await ryukSetting()) }
+  const projects = vitestArgs.includes('--project') ? [] : ['--project', 'unit', '--project', 'kit']
+  const junit = join(config.reportsDir, 'junit-self.xml')
+  const code = await runVitest(
+    ['run', ...projects, '--reporter=default', '--reporter=junit', `--outputFile.junit=${junit}`, ...vitestArgs],
+    env,
+    [],
+  )
+  const swept = describeSweep(await sweep({ run: runId }))
+  if (swept !== null) say(`removed what the tests left: ${swept}`)
+  return code
+}
+
+async function sweepCommand(args: string[]): Promise<number> {
+  const runIndex = args.indexOf('--run')
+  const selector = args.includes('--all') ? 'all' : runIndex >= 0 ? { run: args[runIndex + 1] ?? '' } : 'orphans'
+  say(`removed ${describeSweep(await sweep(selector)) ?? 'nothing'}`)
+  return 0
+}
+
+async function main(): Promise<number> {
+  const [command = 'verify', ...rest] = process.argv.slice(2)
+  try {
+    const config = loadConfig()
+    if (command === 'verify') return await verify(config, rest)
+    if (command === 'test') return await selfTest(config, rest)
+    if (command === 'sweep') return await sweepCommand(rest)
+    say(`unknown command '${command}': use verify, test or sweep`)
+    return 2
+  } catch (error) {
+    if (error instanceof PreflightError) {
+      say(error.message)
+      return error.exitCode
+    }
+    throw error
+  }
+}
+
+process.exitCode = await main()

@@ -1,0 +1,54 @@
+import { beforeEach, describe, expect, it } from 'vitest'
+import { amqpConnection, pgClient, redisReplies } from '../helpers/probes.ts'
+import { addressOf, containerOf, credential, healthOf, stack } from '../helpers/stack.ts'
+
+describe('topology and lifecycle', () => {
+  beforeEach(({ skip, task }) => {
+    // Only the start-up claim itself reports a stack that did not come up; the rest cannot be checked.
+    if (stack().failure !== null && !task.name.includes('every service'))
+      skip(`the stack did not come up: ${stack().failure ?? ''}`)
+  })
+
+  it('[LC-1] every service comes up and turns healthy', async () => {
+    expect(stack().failure, 'the stack did not come up').toBeNull()
+    const health = Object.fromEntries(
+      await Promise.all(
+        stack().services.map(async (service) => [service, await healthOf(containerOf(service))] as const),
+      ),
+    )
+    expect(health).toEqual(Object.fromEntries(stack().services.map((service) => [service, 'healthy'])))
+  })
+
+  it('[LC-1] postgres serves the event store to the configured user', async () => {
+    await using client = await pgClient({
+      host: await addressOf(containerOf('postgres'), 'backend'),
+      port: 5432,
+      user: credential('DATABASE_USER'),
+      password: credential('DATABASE_PASSWORD'),
+      database: credential('DATABASE_NAME'),
+    })
+    const { rows } = await client.query('SELECT current_database() AS database')
+    expect(rows).toEqual([{ database: credential('DATABASE_NAME') }])
+  })
+
+  it('[LC-1] rabbitmq takes and delivers a message for the configured user', async () => {
+    const host = await addressOf(containerOf('rabbitmq'), 'backend')
+    await using connection = await amqpConnection(
+      `amqp://${credential('RABBITMQ_USER')}:${credential('RABBITMQ_PASSWORD')}@${host}:5672`,
+    )
+    const channel = await connection.createChannel()
+    const { queue } = await channel.assertQueue('', { exclusive: true })
+    channel.sendToQueue(queue, Buffer.from('lifecycle'))
+    await expect
+      .poll(async () => (await channel.get(queue, { noAck: true })) !== false, {
+        timeout: 5_000,
+        message: 'the message never arrived',
+      })
+      .toBe(true)
+  })
+
+  it('[LC-1] redis serves commands to a client with its password', async () => {
+    const endpoint = { host: await addressOf(containerOf('redis'), 'backend'), port: 6379 }
+    expect(await redisReplies(endpoint, [['AUTH', credential('REDIS_PASSWORD')], ['PING']])).toEqual(['+OK', '+PONG'])
+  })
+})

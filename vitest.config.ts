@@ -1,0 +1,36 @@
+import { defineConfig } from 'vitest/config'
+
+// No `retry` anywhere: a claim that failed once has failed. Only set-up retries against daemon races.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['helpers/**/*.test.ts', 'images/**/*.test.ts', 'scripts/**/*.test.ts'],
+          exclude: ['**/*.contract.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'kit',
+          include: ['images/**/*.contract.test.ts'],
+          // Each test starts its own containers; two at a time keep a 2-core machine responsive.
+          maxWorkers: 2,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: 'stack',
+          include: ['suites/**/*.test.ts'],
+          globalSetup: ['helpers/stack-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+})
