@@ -14,6 +14,12 @@ export default defineConfig(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
     },
+  },
+  {
+    files: ['**/*.test.ts'],
+    // Vitest types its asymmetric matchers (expect.stringMatching, ...) as any.
+    rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
   },
 )

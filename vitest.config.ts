@@ -24,6 +24,14 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'controls',
+          include: ['fixtures/mutants/*.test.ts'],
+          // Each control runs the whole main job on its own throwaway stack.
+          testTimeout: 360_000,
+        },
+      },
+      {
+        test: {
           name: 'stack',
           include: ['suites/**/*.test.ts'],
           globalSetup: ['helpers/stack-setup.ts'],

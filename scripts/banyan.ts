@@ -16,6 +16,7 @@ import { ownerOf } from '../helpers/labels.ts'
 import { mask, maskingStream } from '../helpers/mask.ts'
 import { dockerVersions, preflight } from '../helpers/preflight.ts'
 import { newCredentials, newRunId, prepareRun, runToEnv, secretsOf } from '../helpers/run.ts'
+import { describeClaims, readOutcomes, summariseClaims, type Summary } from '../helpers/report.ts'
 import { describeSweep, sweep } from '../helpers/sweep.ts'
 
 const RYUK_IMAGE = 'testcontainers/ryuk:0.14.0'
@@ -84,6 +85,7 @@ function maskFile(file: string, secrets: readonly string[]): void {
 }
 
 async function verify(config: Config, vitestArgs: string[]): Promise<number> {
+  const started = Date.now()
   const credentials = newCredentials()
   const secrets = secretsOf(credentials)
   const checked = await preflight(config, credentials)
@@ -101,10 +103,34 @@ async function verify(config: Config, vitestArgs: string[]): Promise<number> {
   }
 
   const junit = join(config.reportsDir, 'junit.xml')
+  const results = join(run.runDir, 'vitest.json')
   const env = { ...process.env, ...runToEnv(run), ...(await ryukSetting()) }
-  const args = ['run', '--project', 'stack', '--reporter=default', '--reporter=junit', `--outputFile.junit=${junit}`]
-  const code = await runVitest([...args, ...vitestArgs], env, secrets)
+  const reporters = ['--reporter=default', '--reporter=junit', '--reporter=json']
+  const outputs = [`--outputFile.junit=${junit}`, `--outputFile.json=${results}`]
+  const code = await runVitest(['run', '--project', 'stack', ...reporters, ...outputs, ...vitestArgs], env, secrets)
   maskFile(junit, secrets)
+  maskFile(results, secrets)
+
+  const claims = summariseClaims(readOutcomes(results))
+  const outcome = code === 130 ? 'interrupted' : code === 0 ? 'passed' : 'failed'
+  const summary: Summary = {
+    run: run.runId,
+    outcome,
+    startedAt: new Date(started).toISOString(),
+    wallMs: Math.round(Date.now() - started),
+    setup: {
+      engine: checked.engine,
+      compose: checked.compose,
+      images: checked.imageMode,
+      healthInterval: run.healthInterval ?? 'as declared',
+      composeFiles: config.composeFiles.join(':'),
+    },
+    claims,
+  }
+  writeFileSync(join(config.reportsDir, 'summary.json'), mask(JSON.stringify(summary, null, 2), secrets))
+  say(
+    `${outcome === 'interrupted' ? 'interrupted: no verdict; ' : ''}${describeClaims(claims)}; reports in ${config.reportsDir}`,
+  )
 
   if (run.keep && code !== 130) {
     say(`BANYAN_KEEP: stack ${run.runId} left running. Reach it with: docker compose -p ${run.runId} ps`)
@@ -121,7 +147,9 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<number> {
   await sweepLeftovers()
   const runId = newRunId()
   const env = { ...process.env, BANYAN_RUN_ID: runId, BANYAN_OWNER: ownerOf(), ...(await ryukSetting()) }
-  const projects = vitestArgs.includes('--project') ? [] : ['--project', 'unit', '--project', 'kit']
+  const projects = vitestArgs.includes('--project')
+    ? []
+    : ['--project', 'unit', '--project', 'kit', '--project', 'controls']
   const junit = join(config.reportsDir, 'junit-self.xml')
   const code = await runVitest(
     ['run', ...projects, '--reporter=default', '--reporter=junit', `--outputFile.junit=${junit}`, ...vitestArgs],

@@ -10,7 +10,8 @@ describe('topology and lifecycle', () => {
   })
 
   it('[LC-1] every service comes up and turns healthy', async () => {
-    expect(stack().failure, 'the stack did not come up').toBeNull()
+    // The reason is the assertion's message: vitest would shorten it inside the diff.
+    expect(stack().failure, `the stack did not come up: ${stack().failure ?? ''}`).toBeNull()
     const health = Object.fromEntries(
       await Promise.all(
         stack().services.map(async (service) => [service, await healthOf(containerOf(service))] as const),

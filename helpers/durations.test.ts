@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest'
+import { durationMs } from './durations.ts'
+
+describe('compose durations', () => {
+  it('reads the forms Compose writes', () => {
+    expect([durationMs('30s'), durationMs('1m30s'), durationMs('500ms'), durationMs('1h')]).toEqual([
+      30_000, 90_000, 500, 3_600_000,
+    ])
+  })
+
+  it('rejects what is not a duration', () => {
+    expect(() => durationMs('30')).toThrow(/not a duration/)
+    expect(() => durationMs('10s later')).toThrow(/not a duration/)
+  })
+})

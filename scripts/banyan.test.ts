@@ -1,0 +1,86 @@
+// Bad input stops the main job before anything starts: one line naming the cause, and an exit
+// code (2 for input, 3 for the machine). These run the real CLI, as a user would.
+import { createServer, type AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { REFERENCE_STACK, ROOT } from '../helpers/config.ts'
+import { run } from '../helpers/docker.ts'
+
+/** Runs the main job; nothing on stdout means vitest never started, so no container could have. */
+async function verify(env: Record<string, string>): Promise<{ exitCode: number; lines: string[] }> {
+  const { exitCode, stdout, stderr } = await run(process.execPath, [join(ROOT, 'scripts/banyan.ts'), 'verify'], {
+    env: { ...process.env, ...env },
+    timeoutMs: 60_000,
+  })
+  expect(stdout, 'the tests started').toBe('')
+  return { exitCode, lines: stderr.trim().split('\n') }
+}
+
+const broken = (file: string): string => join(ROOT, 'fixtures/broken', file)
+
+describe('the main job refuses bad input before anything starts', () => {
+  it('[LC-5] a compose file that does not parse: exit 2, one line naming the file', async () => {
+    const { exitCode, lines } = await verify({ COMPOSE_FILE: broken('unparseable.yaml') })
+    expect({ exitCode, lines }).toEqual({
+      exitCode: 2,
+      lines: [expect.stringMatching(/^banyan-verify: the compose file does not parse \(.*unparseable\.yaml\): .+/)],
+    })
+  })
+
+  it('a variable the compose file needs and nobody set: exit 2, one line naming it', async () => {
+    const { exitCode, lines } = await verify({ COMPOSE_FILE: `${REFERENCE_STACK}:${broken('missing-variable.yaml')}` })
+    expect({ exitCode, lines }).toEqual({
+      exitCode: 2,
+      lines: [expect.stringMatching(/variable.*BANYAN_NEVER_SET_TOKEN/)],
+    })
+  })
+
+  it('no Docker daemon: exit 3, one line saying where none answered', async () => {
+    const { exitCode, lines } = await verify({ DOCKER_HOST: 'unix:///nonexistent/docker.sock' })
+    expect({ exitCode, lines }).toEqual({
+      exitCode: 3,
+      lines: [
+        expect.stringMatching(/^banyan-verify: no Docker daemon answers at unix:\/\/\/nonexistent\/docker\.sock: /),
+      ],
+    })
+  })
+
+  it('an image that is not on the machine: exit 3, one line naming image and service', async () => {
+    const { exitCode, lines } = await verify({ POSTGRES_IMAGE: 'banyan-offline/postgres:does-not-exist' })
+    expect({ exitCode, lines }).toEqual({
+      exitCode: 3,
+      lines: [
+        expect.stringMatching(
+          /image banyan-offline\/postgres:does-not-exist of service postgres is not on this machine/,
+        ),
+      ],
+    })
+  })
+
+  it('a published port already in use: exit 3, one line naming port and service', async () => {
+    await using holder = await new Promise<AsyncDisposable & { port: number }>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        resolve({
+          port: (server.address() as AddressInfo).port,
+          [Symbol.asyncDispose]: () => new Promise<void>((done) => server.close(() => done())),
+        })
+      })
+    })
+    const { exitCode, lines } = await verify({
+      COMPOSE_FILE: `${REFERENCE_STACK}:${broken('published-port.yaml')}`,
+      BANYAN_TEST_PORT: String(holder.port),
+    })
+    expect({ exitCode, lines }).toEqual({
+      exitCode: 3,
+      lines: [expect.stringMatching(new RegExp(`port ${holder.port} that service redis publishes is already in use`))],
+    })
+  })
+
+  it('a setting with a wrong value: exit 2, one line naming the variable', async () => {
+    const { exitCode, lines } = await verify({ BANYAN_KEEP: 'maybe' })
+    expect({ exitCode, lines }).toEqual({
+      exitCode: 2,
+      lines: ["banyan-verify: BANYAN_KEEP must be 1 or 0, not 'maybe'"],
+    })
+  })
+})
