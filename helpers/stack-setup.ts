@@ -1,6 +1,7 @@
 // Global setup of the `stack` project: brings the run's stack up once, under the run's project
 // name, waiting on the compose health checks, and provides plain data to the suites. It lives in
 // this project only (not at the root), so other projects never start a stack.
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from 'testcontainers'
 import type { TestProject } from 'vitest/node'
@@ -61,6 +62,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const startupMs = Math.round(performance.now() - start)
   console.log(`stack: ${run.runId} ${failure === null ? 'healthy' : 'failed'} after ${(startupMs / 1000).toFixed(1)} s`)
+  // The time to healthy goes into the run's summary; the test workers get it through provide.
+  writeFileSync(join(run.runDir, 'startup.json'), JSON.stringify({ startupMs, healthy: failure === null }))
   project.provide('stack', {
     project: run.runId,
     services: run.services,

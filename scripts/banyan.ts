@@ -16,10 +16,15 @@ import { ownerOf } from '../helpers/labels.ts'
 import { mask, maskingStream } from '../helpers/mask.ts'
 import { dockerVersions, preflight } from '../helpers/preflight.ts'
 import { newCredentials, newRunId, prepareRun, runToEnv, secretsOf } from '../helpers/run.ts'
-import { describeClaims, readOutcomes, summariseClaims, type Summary } from '../helpers/report.ts'
+import { describeClaims, readOutcomes, summariseClaims, type Summary, type TestOutcome } from '../helpers/report.ts'
 import { describeSweep, sweep } from '../helpers/sweep.ts'
 
 const RYUK_IMAGE = 'testcontainers/ryuk:0.14.0'
+
+interface RunResult {
+  code: number
+  outcomes: TestOutcome[]
+}
 
 function say(message: string): void {
   process.stderr.write(`banyan-verify: ${message}\n`)
@@ -80,11 +85,17 @@ async function runVitest(args: string[], env: NodeJS.ProcessEnv, secrets: readon
   return state.interrupted ? 130 : code
 }
 
+/** How long the stack took to turn healthy, as the stack's global setup measured it, or null if it never started. */
+function readStartup(runDir: string): number | null {
+  const file = join(runDir, 'startup.json')
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { startupMs: number }).startupMs : null
+}
+
 function maskFile(file: string, secrets: readonly string[]): void {
   if (existsSync(file)) writeFileSync(file, mask(readFileSync(file, 'utf8'), secrets))
 }
 
-async function verify(config: Config, vitestArgs: string[]): Promise<number> {
+async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> {
   const started = Date.now()
   const credentials = newCredentials()
   const secrets = secretsOf(credentials)
@@ -111,7 +122,8 @@ async function verify(config: Config, vitestArgs: string[]): Promise<number> {
   maskFile(junit, secrets)
   maskFile(results, secrets)
 
-  const claims = summariseClaims(readOutcomes(results))
+  const outcomes = readOutcomes(results)
+  const claims = summariseClaims(outcomes)
   const outcome = code === 130 ? 'interrupted' : code === 0 ? 'passed' : 'failed'
   const summary: Summary = {
     run: run.runId,
@@ -124,6 +136,7 @@ async function verify(config: Config, vitestArgs: string[]): Promise<number> {
       images: checked.imageMode,
       healthInterval: run.healthInterval ?? 'as declared',
       composeFiles: config.composeFiles.join(':'),
+      startupMs: readStartup(run.runDir),
     },
     claims,
   }
@@ -139,26 +152,34 @@ async function verify(config: Config, vitestArgs: string[]): Promise<number> {
     const swept = describeSweep(await sweep({ run: run.runId }))
     if (swept !== null) say(`removed what this run left: ${swept}`)
   }
-  return code
+  return { code, outcomes }
 }
 
-async function selfTest(config: Config, vitestArgs: string[]): Promise<number> {
+/**
+ * The project's own tests, then (unless a project was named) the main job on the reference stack,
+ * so a broken main job cannot pass. Ends with one plain count line for CI.
+ */
+async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult> {
   await dockerVersions()
   await sweepLeftovers()
   const runId = newRunId()
   const env = { ...process.env, BANYAN_RUN_ID: runId, BANYAN_OWNER: ownerOf(), ...(await ryukSetting()) }
-  const projects = vitestArgs.includes('--project')
-    ? []
-    : ['--project', 'unit', '--project', 'kit', '--project', 'controls']
+  const named = vitestArgs.includes('--project')
+  const projects = named ? [] : ['--project', 'unit', '--project', 'kit', '--project', 'controls']
   const junit = join(config.reportsDir, 'junit-self.xml')
-  const code = await runVitest(
-    ['run', ...projects, '--reporter=default', '--reporter=junit', `--outputFile.junit=${junit}`, ...vitestArgs],
-    env,
-    [],
-  )
+  const results = join(config.reportsDir, 'vitest-self.json')
+  const reporters = ['--reporter=default', '--reporter=junit', '--reporter=json']
+  const outputs = [`--outputFile.junit=${junit}`, `--outputFile.json=${results}`]
+  const code = await runVitest(['run', ...projects, ...reporters, ...outputs, ...vitestArgs], env, [])
   const swept = describeSweep(await sweep({ run: runId }))
   if (swept !== null) say(`removed what the tests left: ${swept}`)
-  return code
+  const own = { code, outcomes: readOutcomes(results) }
+  if (named || code === 130) return own
+  const main = await verify(config, [])
+  return {
+    code: main.code === 130 ? 130 : Math.max(own.code, main.code),
+    outcomes: [...own.outcomes, ...main.outcomes],
+  }
 }
 
 async function sweepCommand(args: string[]): Promise<number> {
@@ -168,12 +189,22 @@ async function sweepCommand(args: string[]): Promise<number> {
   return 0
 }
 
+/** The closing line, in the plain form any CI reads: "N passed, N failed, N skipped". */
+function closingLine({ code, outcomes }: RunResult): number {
+  const count = (status: TestOutcome['status']): number =>
+    outcomes.filter((outcome) => outcome.status === status).length
+  process.stdout.write(
+    `banyan-verify: ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped\n`,
+  )
+  return code
+}
+
 async function main(): Promise<number> {
   const [command = 'verify', ...rest] = process.argv.slice(2)
   try {
     const config = loadConfig()
-    if (command === 'verify') return await verify(config, rest)
-    if (command === 'test') return await selfTest(config, rest)
+    if (command === 'verify') return closingLine(await verify(config, rest))
+    if (command === 'test') return closingLine(await selfTest(config, rest))
     if (command === 'sweep') return await sweepCommand(rest)
     say(`unknown command '${command}': use verify, test or sweep`)
     return 2
