@@ -4,7 +4,7 @@ import { defineConfig } from 'eslint/config'
 import tseslint from 'typescript-eslint'
 
 export default defineConfig(
-  { ignores: ['node_modules/', 'reports/'] },
+  { ignores: ['node_modules/', 'reports/', 'fixtures/stack/services/dist/'] },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {

@@ -55,7 +55,12 @@ async function imagePresent(image: string, env: NodeJS.ProcessEnv): Promise<bool
   return (await docker(['image', 'inspect', '--format', '{{.Id}}', image], { env, timeoutMs: 15_000 })).exitCode === 0
 }
 
-async function checkImages(model: ComposeModel, mode: ImageMode, env: NodeJS.ProcessEnv): Promise<void> {
+async function checkImages(
+  model: ComposeModel,
+  mode: ImageMode,
+  images: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   // With official images Compose pulls what is missing; offline, a missing image can only fail
   // later and slower, so it is named now.
   if (mode === 'official') return
@@ -68,11 +73,12 @@ async function checkImages(model: ComposeModel, mode: ImageMode, env: NodeJS.Pro
       )
     }
   }
-  const base = KIT.find((image) => image.variable === 'NODE_IMAGE')
-  const needsNode = Object.values(model.services).some((service) => service.build !== undefined)
-  if (base && needsNode && !(await imagePresent(base.offline, env))) {
+  // The services build FROM the Node image this run chose; it has to be here before the build starts.
+  const base = images.NODE_IMAGE
+  const builds = Object.values(model.services).some((service) => service.build !== undefined)
+  if (base !== undefined && builds && !(await imagePresent(base, env))) {
     throw new PreflightError(
-      `image ${base.offline}, the services' build base, is not on this machine: run 'pnpm kit'`,
+      `image ${base}, the services' build base (NODE_IMAGE), is not on this machine: run 'pnpm kit'`,
       3,
     )
   }
@@ -117,7 +123,7 @@ export async function preflight(config: Config, composeEnv: Record<string, strin
   const chosen = Object.fromEntries(KIT.flatMap(({ variable }) => (env[variable] ? [[variable, env[variable]]] : [])))
   const images = { ...imageVariables(imageMode), ...chosen }
   const model = await composeConfig(config, { ...env, ...images })
-  await checkImages(model, imageMode, env)
+  await checkImages(model, imageMode, images, env)
   await checkPorts(model)
   return { ...versions, imageMode, images, model }
 }

@@ -43,6 +43,14 @@ export function newCredentials(): Record<string, string> {
   }
 }
 
+/**
+ * What a throwaway run gives Compose: fresh credentials, and nginx published on any free port
+ * (unless NGINX_HTTP_PORT is set), so two runs side by side do not both want port 80.
+ */
+export function newRunEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return { ...(env.NGINX_HTTP_PORT ? {} : { NGINX_HTTP_PORT: '0' }), ...newCredentials() }
+}
+
 /** The values that must never reach a log or a report. */
 export function secretsOf(env: Readonly<Record<string, string | undefined>>): string[] {
   return SECRET_VARIABLES.map((name) => env[name]).filter(

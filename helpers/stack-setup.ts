@@ -28,8 +28,10 @@ declare module 'vitest' {
 }
 
 async function containersOf(project: string): Promise<Record<string, string[]>> {
+  // -a: a one-shot service (migrations) has exited by now, and is part of the stack all the same.
   const { stdout } = await docker([
     'ps',
+    '-a',
     '--filter',
     `label=com.docker.compose.project=${project}`,
     '--format',

@@ -33,12 +33,19 @@ export async function addressOf(container: string, network: string): Promise<str
   return entry.split('=')[1] ?? ''
 }
 
-export async function healthOf(container: string): Promise<string> {
-  const { stdout } = await docker([
-    'inspect',
-    '--format',
-    '{{if .State.Health}}{{.State.Health.Status}}{{else}}no health check{{end}}',
-    container,
-  ])
-  return stdout.trim()
+/** What a container is doing, in one word or two: healthy, unhealthy, starting, exited 0, running. */
+export async function stateOf(container: string): Promise<string> {
+  const format = '{{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{end}}'
+  const { stdout } = await docker(['inspect', '--format', format, container])
+  const [status = '', exitCode = '', health = ''] = stdout.trim().split(' ')
+  if (status === 'exited') return `exited ${exitCode}`
+  return health !== '' ? health : status
+}
+
+/** The address on this machine where a service publishes a container port (nginx's 80, say). */
+export async function publishedAddress(service: string, port: number): Promise<string> {
+  const { stdout } = await docker(['port', containerOf(service), String(port)])
+  const published = /:(\d+)$/m.exec(stdout.trim())?.[1]
+  if (published === undefined) throw new Error(`${service} publishes no host port for ${port}: ${stdout.trim()}`)
+  return `127.0.0.1:${published}`
 }

@@ -9,13 +9,15 @@
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { bundleServices } from '../fixtures/stack/services/bundle.ts'
+import { composeBuild } from '../helpers/compose.ts'
 import { loadConfig, ROOT, type Config } from '../helpers/config.ts'
 import { docker } from '../helpers/docker.ts'
 import { PreflightError } from '../helpers/errors.ts'
 import { ownerOf } from '../helpers/labels.ts'
 import { mask, maskingStream } from '../helpers/mask.ts'
 import { dockerVersions, preflight } from '../helpers/preflight.ts'
-import { newCredentials, newRunId, prepareRun, runToEnv, secretsOf } from '../helpers/run.ts'
+import { newRunEnvironment, newRunId, prepareRun, runToEnv, secretsOf } from '../helpers/run.ts'
 import { describeClaims, readOutcomes, summariseClaims, type Summary, type TestOutcome } from '../helpers/report.ts'
 import { describeSweep, sweep } from '../helpers/sweep.ts'
 
@@ -97,12 +99,14 @@ function maskFile(file: string, secrets: readonly string[]): void {
 
 async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> {
   const started = Date.now()
-  const credentials = newCredentials()
-  const secrets = secretsOf(credentials)
-  const checked = await preflight(config, credentials)
+  const runEnv = newRunEnvironment()
+  const secrets = secretsOf(runEnv)
+  const checked = await preflight(config, runEnv)
   await sweepLeftovers()
 
-  const run = prepareRun(config, checked, { ...checked.images, ...credentials })
+  const run = prepareRun(config, checked, { ...checked.images, ...runEnv })
+  await bundleServices()
+  await composeBuild(run, run.runId, checked.model, { ...process.env, ...run.composeEnv })
   const services = Object.keys(checked.model.services).join(', ')
   say(
     `run ${run.runId}: ${services} on Engine ${checked.engine}, Compose ${checked.compose}, ${checked.imageMode} images`,

@@ -7,11 +7,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { composeFileArgs } from '../helpers/compose.ts'
+import { bundleServices } from '../fixtures/stack/services/bundle.ts'
+import { composeBuild, composeFileArgs } from '../helpers/compose.ts'
 import { loadConfig, ROOT } from '../helpers/config.ts'
 import { docker, firstLine, run } from '../helpers/docker.ts'
 import { preflight } from '../helpers/preflight.ts'
-import { newCredentials, prepareRun } from '../helpers/run.ts'
+import { newRunEnvironment, prepareRun } from '../helpers/run.ts'
 import { sweep } from '../helpers/sweep.ts'
 
 const rounds = Number(process.argv[2] ?? 3)
@@ -24,9 +25,12 @@ async function timed(work: () => Promise<void>): Promise<number> {
 }
 
 async function bare(): Promise<number> {
-  const credentials = newCredentials()
-  const checked = await preflight(config, credentials)
-  const context = prepareRun(config, checked, { ...checked.images, ...credentials })
+  const runEnv = newRunEnvironment()
+  const checked = await preflight(config, runEnv)
+  const context = prepareRun(config, checked, { ...checked.images, ...runEnv })
+  // Built before the clock starts, as the main job does: both time the stack, not the build.
+  await bundleServices()
+  await composeBuild(context, context.runId, checked.model, { ...process.env, ...context.composeEnv })
   const compose = [...composeFileArgs({ ...config, composeFiles: context.composeFiles }), '-p', context.runId]
   const env = { ...process.env, ...context.composeEnv }
   try {

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
+import { policy } from '../fixtures/policy.ts'
 import { amqpConnection, pgClient, redisReplies } from '../helpers/probes.ts'
-import { addressOf, containerOf, credential, healthOf, stack } from '../helpers/stack.ts'
+import { addressOf, containerOf, credential, stack, stateOf } from '../helpers/stack.ts'
 
 describe('topology and lifecycle', () => {
   beforeEach(({ skip, task }) => {
@@ -9,15 +10,21 @@ describe('topology and lifecycle', () => {
       skip(`the stack did not come up: ${stack().failure ?? ''}`)
   })
 
-  it('[LC-1] every service comes up and turns healthy', async () => {
+  it('[LC-1] every service comes up: each replica healthy, each one-shot service done with exit 0', async () => {
     // The reason is the assertion's message: vitest would shorten it inside the diff.
     expect(stack().failure, `the stack did not come up: ${stack().failure ?? ''}`).toBeNull()
-    const health = Object.fromEntries(
-      await Promise.all(
-        stack().services.map(async (service) => [service, await healthOf(containerOf(service))] as const),
-      ),
+    const states = async (service: string): Promise<string[]> =>
+      Promise.all((stack().containers[service] ?? []).map((container) => stateOf(container)))
+    const found = Object.fromEntries(
+      await Promise.all(stack().services.map(async (service) => [service, await states(service)] as const)),
     )
-    expect(health).toEqual(Object.fromEntries(stack().services.map((service) => [service, 'healthy'])))
+    const expected = Object.fromEntries(
+      stack().services.map((service) => [
+        service,
+        Array<string>(policy.replicas[service] ?? 1).fill(policy.oneShot.includes(service) ? 'exited 0' : 'healthy'),
+      ]),
+    )
+    expect(found).toEqual(expected)
   })
 
   it('[LC-1] postgres serves the event store to the configured user', async () => {
