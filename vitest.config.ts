@@ -14,6 +14,15 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'services',
+          // The reference stack's own services: their logic, and their store against a real PostgreSQL.
+          include: ['fixtures/stack/services/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'kit',
           include: ['images/**/*.contract.test.ts'],
           // Each test starts its own containers; two at a time keep a 2-core machine responsive.

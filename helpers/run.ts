@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { policy } from '../fixtures/policy.ts'
 import type { ComposeModel } from './compose.ts'
 import type { Config } from './config.ts'
 import { ownerOf, runLabels } from './labels.ts'
@@ -44,11 +45,17 @@ export function newCredentials(): Record<string, string> {
 }
 
 /**
- * What a throwaway run gives Compose: fresh credentials, and nginx published on any free port
- * (unless NGINX_HTTP_PORT is set), so two runs side by side do not both want port 80.
+ * What a throwaway run gives Compose: fresh credentials, the guide's token lifetime, and nginx
+ * published on any free port (unless NGINX_HTTP_PORT is set), so two runs side by side do not
+ * both want port 80.
  */
 export function newRunEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  return { ...(env.NGINX_HTTP_PORT ? {} : { NGINX_HTTP_PORT: '0' }), ...newCredentials() }
+  return {
+    ...(env.NGINX_HTTP_PORT ? {} : { NGINX_HTTP_PORT: '0' }),
+    // The token lifetime the operator asks for; CF-5 holds the gateway to this value, not to its own.
+    JWT_EXPIRATION: env.JWT_EXPIRATION ?? String(policy.jwtExpirationSeconds),
+    ...newCredentials(),
+  }
 }
 
 /** The values that must never reach a log or a report. */

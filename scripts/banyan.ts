@@ -169,7 +169,9 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
   const runId = newRunId()
   const env = { ...process.env, BANYAN_RUN_ID: runId, BANYAN_OWNER: ownerOf(), ...(await ryukSetting()) }
   const named = vitestArgs.includes('--project')
-  const projects = named ? [] : ['--project', 'unit', '--project', 'kit', '--project', 'controls']
+  const projects = named
+    ? []
+    : ['--project', 'unit', '--project', 'services', '--project', 'kit', '--project', 'controls']
   const junit = join(config.reportsDir, 'junit-self.xml')
   const results = join(config.reportsDir, 'vitest-self.json')
   const reporters = ['--reporter=default', '--reporter=junit', '--reporter=json']
