@@ -57,14 +57,9 @@ describe('run credentials', () => {
 
   it('mark every password and secret, and no user name, as a secret', () => {
     const credentials = newCredentials()
-    expect(secretsOf(credentials).sort()).toEqual(
-      [
-        credentials.DATABASE_PASSWORD,
-        credentials.RABBITMQ_PASSWORD,
-        credentials.REDIS_PASSWORD,
-        credentials.JWT_SECRET,
-      ].sort(),
-    )
+    const secrets = ['DATABASE_PASSWORD', 'RABBITMQ_PASSWORD', 'REDIS_PASSWORD', 'JWT_SECRET', 'GRAFANA_ADMIN_PASSWORD']
+    expect(secretsOf(credentials).sort()).toEqual(secrets.map((name) => credentials[name]).sort())
+    expect(secretsOf(credentials)).not.toContain(credentials.DATABASE_USER)
   })
 
   it('travel to the test workers as Compose variables, not inside the run description', () => {

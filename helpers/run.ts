@@ -26,7 +26,16 @@ export interface RunContext {
   readonly healthInterval: string | null
 }
 
-const SECRET_VARIABLES = ['DATABASE_PASSWORD', 'RABBITMQ_PASSWORD', 'REDIS_PASSWORD', 'JWT_SECRET'] as const
+const SECRET_VARIABLES = [
+  'DATABASE_PASSWORD',
+  'RABBITMQ_PASSWORD',
+  'REDIS_PASSWORD',
+  'JWT_SECRET',
+  'GRAFANA_ADMIN_PASSWORD',
+] as const
+
+/** The reference stack's published ports; a throwaway run takes any free one for each. */
+const PUBLISHED_PORTS = ['NGINX_HTTP_PORT', 'GRAFANA_PORT', 'JAEGER_UI_PORT'] as const
 
 export const newRunId = (): string => `bv-${randomBytes(4).toString('hex')}`
 
@@ -45,13 +54,12 @@ export function newCredentials(): Record<string, string> {
 }
 
 /**
- * What a throwaway run gives Compose: fresh credentials, the guide's token lifetime, and nginx
- * published on any free port (unless NGINX_HTTP_PORT is set), so two runs side by side do not
- * both want port 80.
+ * What a throwaway run gives Compose: fresh credentials, the guide's token lifetime, and every
+ * published port on any free one (unless set), so two runs side by side do not both want port 80.
  */
 export function newRunEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   return {
-    ...(env.NGINX_HTTP_PORT ? {} : { NGINX_HTTP_PORT: '0' }),
+    ...Object.fromEntries(PUBLISHED_PORTS.filter((name) => !env[name]).map((name) => [name, '0'])),
     // The token lifetime the operator asks for; CF-5 holds the gateway to this value, not to its own.
     JWT_EXPIRATION: env.JWT_EXPIRATION ?? String(policy.jwtExpirationSeconds),
     ...newCredentials(),

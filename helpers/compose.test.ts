@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest'
+import { imageVariables } from '../images/kit.ts'
+import { composeConfig } from './compose.ts'
+import { loadConfig } from './config.ts'
+import { newRunEnvironment } from './run.ts'
+
+const env = (extra: Record<string, string> = {}) => ({
+  ...process.env,
+  ...imageVariables('offline'),
+  ...newRunEnvironment({}),
+  ...extra,
+})
+
+describe('the reference stack configuration', () => {
+  it('[LC-5] is valid as Compose resolves it, without the observability profile', async () => {
+    const model = await composeConfig(loadConfig({}), env())
+    expect(Object.keys(model.services).sort()).toEqual([
+      'api-gateway',
+      'migrations',
+      'nginx',
+      'postgres',
+      'rabbitmq',
+      'redis',
+      'user-service',
+    ])
+  })
+
+  it('[LC-5] is valid with the observability profile, which adds jaeger, grafana and elasticsearch', async () => {
+    const model = await composeConfig(loadConfig({}), env({ COMPOSE_PROFILES: 'observability' }))
+    expect(Object.keys(model.services)).toEqual(expect.arrayContaining(['jaeger', 'grafana', 'elasticsearch']))
+  })
+})
