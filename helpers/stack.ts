@@ -1,5 +1,6 @@
 import { inject } from 'vitest'
 import { docker } from './docker.ts'
+import { amqpConnection, pgClient } from './probes.ts'
 import type { StackInfo } from './stack-setup.ts'
 
 /** The shared stack of this run, as the global setup provided it. */
@@ -48,4 +49,21 @@ export async function publishedAddress(service: string, port: number): Promise<s
   const published = /:(\d+)$/m.exec(stdout.trim())?.[1]
   if (published === undefined) throw new Error(`${service} publishes no host port for ${port}: ${stdout.trim()}`)
   return `127.0.0.1:${published}`
+}
+
+/** The stack's event store, as the run's database user, from this machine over the backend network. */
+export async function stackDatabase(): ReturnType<typeof pgClient> {
+  return pgClient({
+    host: await addressOf(containerOf('postgres'), 'backend'),
+    port: 5432,
+    user: credential('DATABASE_USER'),
+    password: credential('DATABASE_PASSWORD'),
+    database: credential('DATABASE_NAME'),
+  })
+}
+
+/** The stack's broker, as the run's RabbitMQ user. */
+export async function stackBroker(): ReturnType<typeof amqpConnection> {
+  const host = await addressOf(containerOf('rabbitmq'), 'backend')
+  return amqpConnection(`amqp://${credential('RABBITMQ_USER')}:${credential('RABBITMQ_PASSWORD')}@${host}:5672`)
 }

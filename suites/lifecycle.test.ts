@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { policy } from '../fixtures/policy.ts'
-import { amqpConnection, pgClient, redisReplies } from '../helpers/probes.ts'
-import { addressOf, containerOf, credential, stack, stateOf } from '../helpers/stack.ts'
+import { redisReplies } from '../helpers/probes.ts'
+import { addressOf, containerOf, credential, stack, stackBroker, stackDatabase, stateOf } from '../helpers/stack.ts'
 
 describe('topology and lifecycle', () => {
   beforeEach(({ skip, task }) => {
@@ -28,22 +28,13 @@ describe('topology and lifecycle', () => {
   })
 
   it('[LC-1] postgres serves the event store to the configured user', async () => {
-    await using client = await pgClient({
-      host: await addressOf(containerOf('postgres'), 'backend'),
-      port: 5432,
-      user: credential('DATABASE_USER'),
-      password: credential('DATABASE_PASSWORD'),
-      database: credential('DATABASE_NAME'),
-    })
+    await using client = await stackDatabase()
     const { rows } = await client.query('SELECT current_database() AS database')
     expect(rows).toEqual([{ database: credential('DATABASE_NAME') }])
   })
 
   it('[LC-1] rabbitmq takes and delivers a message for the configured user', async () => {
-    const host = await addressOf(containerOf('rabbitmq'), 'backend')
-    await using connection = await amqpConnection(
-      `amqp://${credential('RABBITMQ_USER')}:${credential('RABBITMQ_PASSWORD')}@${host}:5672`,
-    )
+    await using connection = await stackBroker()
     const channel = await connection.createChannel()
     const { queue } = await channel.assertQueue('', { exclusive: true })
     channel.sendToQueue(queue, Buffer.from('lifecycle'))

@@ -3,8 +3,7 @@
 import type { Channel } from 'amqplib'
 import { request } from 'undici'
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { amqpConnection, pgClient } from '../helpers/probes.ts'
-import { addressOf, containerOf, credential, publishedAddress, stack } from '../helpers/stack.ts'
+import { credential, publishedAddress, stack, stackBroker, stackDatabase } from '../helpers/stack.ts'
 import { bearer } from '../helpers/tokens.ts'
 
 interface UserResponse {
@@ -36,10 +35,7 @@ describe('a user through the whole stack', () => {
   }
 
   it('[NI-4] [MB-2] a user created through nginx is stored, published to every subscriber, and read back through another replica', async () => {
-    const host = await addressOf(containerOf('rabbitmq'), 'backend')
-    await using connection = await amqpConnection(
-      `amqp://${credential('RABBITMQ_USER')}:${credential('RABBITMQ_PASSWORD')}@${host}:5672`,
-    )
+    await using connection = await stackBroker()
     // Two subscribers of our own, each with its own queue: each must get its own copy.
     const channel = await connection.createChannel()
     const subscribers = await Promise.all(
@@ -67,13 +63,7 @@ describe('a user through the whole stack', () => {
         .toEqual([id])
     }
 
-    await using db = await pgClient({
-      host: await addressOf(containerOf('postgres'), 'backend'),
-      port: 5432,
-      user: credential('DATABASE_USER'),
-      password: credential('DATABASE_PASSWORD'),
-      database: credential('DATABASE_NAME'),
-    })
+    await using db = await stackDatabase()
     const stored = await db.query('SELECT stream_id, version, type FROM events WHERE stream_id = $1', [`user-${id}`])
     expect(stored.rows).toEqual([{ stream_id: `user-${id}`, version: 1, type: 'user.created' }])
 
