@@ -1,4 +1,8 @@
 import { defineConfig } from 'vitest/config'
+import { disableRyukUnlessPresent } from './helpers/ryuk.ts'
+
+// Before any test file loads testcontainers; the workers inherit this environment.
+disableRyukUnlessPresent()
 
 // No `retry` anywhere: a claim that failed once has failed. Only set-up retries against daemon races.
 export default defineConfig({

@@ -12,7 +12,6 @@ import { join } from 'node:path'
 import { bundleServices } from '../fixtures/stack/services/bundle.ts'
 import { composeBuild } from '../helpers/compose.ts'
 import { loadConfig, ROOT, type Config } from '../helpers/config.ts'
-import { docker } from '../helpers/docker.ts'
 import { PreflightError } from '../helpers/errors.ts'
 import { ownerOf } from '../helpers/labels.ts'
 import { mask, maskingStream } from '../helpers/mask.ts'
@@ -21,8 +20,6 @@ import { newRunEnvironment, newRunId, prepareRun, runToEnv, secretsOf } from '..
 import { describeClaims, readOutcomes, summariseClaims, type Summary, type TestOutcome } from '../helpers/report.ts'
 import { describeSweep, sweep } from '../helpers/sweep.ts'
 
-const RYUK_IMAGE = 'testcontainers/ryuk:0.14.0'
-
 interface RunResult {
   code: number
   outcomes: TestOutcome[]
@@ -30,16 +27,6 @@ interface RunResult {
 
 function say(message: string): void {
   process.stderr.write(`banyan-verify: ${message}\n`)
-}
-
-/**
- * Ryuk reaps a crashed run's containers, but its image comes from a registry. Where it is not on
- * the machine the suite runs without it and relies on its own label sweep.
- */
-async function ryukSetting(): Promise<Record<string, string>> {
-  if (process.env.TESTCONTAINERS_RYUK_DISABLED !== undefined) return {}
-  const present = (await docker(['image', 'inspect', RYUK_IMAGE])).exitCode === 0
-  return present ? {} : { TESTCONTAINERS_RYUK_DISABLED: 'true' }
 }
 
 async function sweepLeftovers(): Promise<void> {
@@ -119,7 +106,7 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
 
   const junit = join(config.reportsDir, 'junit.xml')
   const results = join(run.runDir, 'vitest.json')
-  const env = { ...process.env, ...runToEnv(run), ...(await ryukSetting()) }
+  const env = { ...process.env, ...runToEnv(run) }
   const reporters = ['--reporter=default', '--reporter=junit', '--reporter=json']
   const outputs = [`--outputFile.junit=${junit}`, `--outputFile.json=${results}`]
   const code = await runVitest(['run', '--project', 'stack', ...reporters, ...outputs, ...vitestArgs], env, secrets)
@@ -167,7 +154,7 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
   await dockerVersions()
   await sweepLeftovers()
   const runId = newRunId()
-  const env = { ...process.env, BANYAN_RUN_ID: runId, BANYAN_OWNER: ownerOf(), ...(await ryukSetting()) }
+  const env = { ...process.env, BANYAN_RUN_ID: runId, BANYAN_OWNER: ownerOf() }
   const named = vitestArgs.includes('--project')
   const projects = named
     ? []
