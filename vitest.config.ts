@@ -45,8 +45,16 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'static',
+          // The configuration alone: no container starts.
+          include: ['suites/configuration.test.ts'],
+        },
+      },
+      {
+        test: {
           name: 'stack',
           include: ['suites/**/*.test.ts'],
+          exclude: ['suites/configuration.test.ts'],
           globalSetup: ['helpers/stack-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,

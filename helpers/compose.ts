@@ -21,6 +21,12 @@ export interface ComposeHealthcheck {
   disable?: boolean
 }
 
+export interface ComposeResources {
+  cpus?: number | string
+  /** Bytes, as a string: Compose resolves 2G to "2147483648". */
+  memory?: string
+}
+
 export interface ComposeService {
   image?: string
   build?: unknown
@@ -30,6 +36,9 @@ export interface ComposeService {
   networks?: Record<string, unknown>
   profiles?: string[]
   restart?: string
+  environment?: Record<string, string | null>
+  volumes?: { type: string; source?: string; target: string; read_only?: boolean }[]
+  deploy?: { replicas?: number; resources?: { limits?: ComposeResources; reservations?: ComposeResources } }
 }
 
 export interface ComposeModel {

@@ -10,6 +10,8 @@ export interface Config {
   readonly projectDirectory: string
   /** Leave the stack up after the run (BANYAN_KEEP=1). */
   readonly keep: boolean
+  /** Start the stack even when the static checks refute a claim (BANYAN_CONTINUE=1). */
+  readonly continueAfterStatic: boolean
   /** Health-check interval the live stack runs with, or null to run the declared one. */
   readonly healthInterval: string | null
   readonly reportsDir: string
@@ -57,6 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     composeFiles,
     projectDirectory: dirname(first),
     keep: flag(env, 'BANYAN_KEEP'),
+    continueAfterStatic: flag(env, 'BANYAN_CONTINUE'),
     healthInterval: interval === 'declared' ? null : interval,
     reportsDir: resolve(cwd, env.BANYAN_REPORTS ?? join(ROOT, 'reports')),
   }

@@ -20,7 +20,7 @@ export interface Summary {
   outcome: 'passed' | 'failed' | 'interrupted'
   startedAt: string
   wallMs: number
-  setup: Record<string, string | number | null>
+  setup: Record<string, string | number | null | undefined>
   claims: ClaimResult[]
 }
 

@@ -1,13 +1,14 @@
 // banyan-verify's entry point.
 //
 //   node scripts/banyan.ts verify [vitest options]   the main job: verify the stack COMPOSE_FILE names
-//   node scripts/banyan.ts test [vitest options]     the project's own tests (units, image kit contracts)
+//   node scripts/banyan.ts static [vitest options]   the static checks alone: the configuration, in seconds
+//   node scripts/banyan.ts test [vitest options]     the project's own tests, then the main job
 //   node scripts/banyan.ts sweep [--all | --run ID]  remove what crashed runs (or all runs) left behind
 //
 // Exit codes: 0 verified, 1 a test failed (a claim is refuted), 2 bad input, 3 the machine is not
 // ready, 130 interrupted. Bad input and an unready machine are one line on stderr, before anything starts.
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { bundleServices } from '../fixtures/stack/services/bundle.ts'
 import { composeBuild } from '../helpers/compose.ts'
@@ -15,7 +16,9 @@ import { loadConfig, ROOT, type Config } from '../helpers/config.ts'
 import { PreflightError } from '../helpers/errors.ts'
 import { ownerOf } from '../helpers/labels.ts'
 import { mask, maskingStream } from '../helpers/mask.ts'
-import { dockerVersions, preflight } from '../helpers/preflight.ts'
+import { dockerVersions, preflight, type Preflight } from '../helpers/preflight.ts'
+import { STATIC_CLAIMS, staticFindings, staticInput } from '../helpers/static-checks.ts'
+import { policy } from '../fixtures/policy.ts'
 import { newRunEnvironment, newRunId, prepareRun, runToEnv, secretsOf } from '../helpers/run.ts'
 import { describeClaims, readOutcomes, summariseClaims, type Summary, type TestOutcome } from '../helpers/report.ts'
 import { describeSweep, sweep } from '../helpers/sweep.ts'
@@ -84,11 +87,69 @@ function maskFile(file: string, secrets: readonly string[]): void {
   if (existsSync(file)) writeFileSync(file, mask(readFileSync(file, 'utf8'), secrets))
 }
 
+/**
+ * The static checks, on the model preflight already resolved: milliseconds, before anything
+ * starts. Each finding is printed as one line; each claim becomes one outcome in the summary.
+ */
+function checkConfiguration(config: Config, checked: Preflight): TestOutcome[] {
+  const findings = staticFindings(staticInput(config, checked.model, policy))
+  return STATIC_CLAIMS.map(([claim, description]): TestOutcome => {
+    const lines = findings.get(claim) ?? []
+    lines.forEach((line) => {
+      say(line)
+    })
+    const name = `configuration [${claim}] ${description}`
+    return lines.length === 0 ? { name, status: 'passed' } : { name, status: 'failed', message: lines.join('\n') }
+  })
+}
+
+interface SummaryInput {
+  config: Config
+  run: string
+  code: number
+  started: number
+  setup: Summary['setup']
+  outcomes: TestOutcome[]
+  secrets: readonly string[]
+}
+
+function writeSummary({ config, run, code, started, setup, outcomes, secrets }: SummaryInput): void {
+  const claims = summariseClaims(outcomes)
+  const outcome = code === 130 ? 'interrupted' : code === 0 ? 'passed' : 'failed'
+  const summary: Summary = {
+    run,
+    outcome,
+    startedAt: new Date(started).toISOString(),
+    wallMs: Date.now() - started,
+    setup,
+    claims,
+  }
+  mkdirSync(config.reportsDir, { recursive: true })
+  writeFileSync(join(config.reportsDir, 'summary.json'), mask(JSON.stringify(summary, null, 2), secrets))
+  const prefix = outcome === 'interrupted' ? 'interrupted: no verdict; ' : ''
+  say(`${prefix}${describeClaims(claims)}; reports in ${config.reportsDir}`)
+}
+
 async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> {
   const started = Date.now()
   const runEnv = newRunEnvironment()
   const secrets = secretsOf(runEnv)
   const checked = await preflight(config, runEnv)
+  const setup: Summary['setup'] = {
+    engine: checked.engine,
+    compose: checked.compose,
+    images: checked.imageMode,
+    composeFiles: config.composeFiles.join(':'),
+  }
+  const configuration = checkConfiguration(config, checked)
+  const refuted = configuration.some((outcome) => outcome.status === 'failed')
+  if (refuted && !config.continueAfterStatic) {
+    say(
+      'the configuration refutes the claims above, so no container was started (BANYAN_CONTINUE=1 goes on all the same)',
+    )
+    writeSummary({ config, run: 'configuration only', code: 1, started, setup, outcomes: configuration, secrets })
+    return { code: 1, outcomes: configuration }
+  }
   await sweepLeftovers()
 
   const run = prepareRun(config, checked, { ...checked.images, ...runEnv })
@@ -109,32 +170,16 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
   const env = { ...process.env, ...runToEnv(run) }
   const reporters = ['--reporter=default', '--reporter=junit', '--reporter=json']
   const outputs = [`--outputFile.junit=${junit}`, `--outputFile.json=${results}`]
-  const code = await runVitest(['run', '--project', 'stack', ...reporters, ...outputs, ...vitestArgs], env, secrets)
+  const tested = await runVitest(['run', '--project', 'stack', ...reporters, ...outputs, ...vitestArgs], env, secrets)
   maskFile(junit, secrets)
   maskFile(results, secrets)
 
-  const outcomes = readOutcomes(results)
-  const claims = summariseClaims(outcomes)
-  const outcome = code === 130 ? 'interrupted' : code === 0 ? 'passed' : 'failed'
-  const summary: Summary = {
-    run: run.runId,
-    outcome,
-    startedAt: new Date(started).toISOString(),
-    wallMs: Math.round(Date.now() - started),
-    setup: {
-      engine: checked.engine,
-      compose: checked.compose,
-      images: checked.imageMode,
-      healthInterval: run.healthInterval ?? 'as declared',
-      composeFiles: config.composeFiles.join(':'),
-      startupMs: readStartup(run.runDir),
-    },
-    claims,
-  }
-  writeFileSync(join(config.reportsDir, 'summary.json'), mask(JSON.stringify(summary, null, 2), secrets))
-  say(
-    `${outcome === 'interrupted' ? 'interrupted: no verdict; ' : ''}${describeClaims(claims)}; reports in ${config.reportsDir}`,
-  )
+  // Going on past a refuted configuration checks the running stack too; it does not pass the gate.
+  const code = tested === 0 && refuted ? 1 : tested
+  const outcomes = [...configuration, ...readOutcomes(results)]
+  setup.healthInterval = run.healthInterval ?? 'as declared'
+  setup.startupMs = readStartup(run.runDir)
+  writeSummary({ config, run: run.runId, code, started, setup, outcomes, secrets })
 
   if (run.keep && code !== 130) {
     say(`BANYAN_KEEP: stack ${run.runId} left running. Reach it with: docker compose -p ${run.runId} ps`)
@@ -146,6 +191,25 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
   return { code, outcomes }
 }
 
+/** `pnpm test:static`: the configuration suite alone, through vitest, with the run's variables so Compose can resolve the files. */
+async function staticOnly(config: Config, vitestArgs: string[]): Promise<RunResult> {
+  const runEnv = newRunEnvironment()
+  const results = join(config.reportsDir, 'vitest-static.json')
+  const outputs = [
+    '--reporter=default',
+    '--reporter=junit',
+    '--reporter=json',
+    `--outputFile.junit=${join(config.reportsDir, 'junit-static.xml')}`,
+    `--outputFile.json=${results}`,
+  ]
+  const code = await runVitest(
+    ['run', '--project', 'static', ...outputs, ...vitestArgs],
+    { ...process.env, ...runEnv },
+    secretsOf(runEnv),
+  )
+  return { code, outcomes: readOutcomes(results) }
+}
+
 /**
  * The project's own tests, then (unless a project was named) the main job on the reference stack,
  * so a broken main job cannot pass. Ends with one plain count line for CI.
@@ -154,16 +218,18 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
   await dockerVersions()
   await sweepLeftovers()
   const runId = newRunId()
-  const env = { ...process.env, BANYAN_RUN_ID: runId, BANYAN_OWNER: ownerOf() }
+  // The run's variables too: the static suite resolves the reference stack's compose files.
+  const runEnv = newRunEnvironment()
+  const env = { ...process.env, ...runEnv, BANYAN_RUN_ID: runId, BANYAN_OWNER: ownerOf() }
   const named = vitestArgs.includes('--project')
   const projects = named
     ? []
-    : ['--project', 'unit', '--project', 'services', '--project', 'kit', '--project', 'controls']
+    : ['--project', 'unit', '--project', 'static', '--project', 'services', '--project', 'kit', '--project', 'controls']
   const junit = join(config.reportsDir, 'junit-self.xml')
   const results = join(config.reportsDir, 'vitest-self.json')
   const reporters = ['--reporter=default', '--reporter=junit', '--reporter=json']
   const outputs = [`--outputFile.junit=${junit}`, `--outputFile.json=${results}`]
-  const code = await runVitest(['run', ...projects, ...reporters, ...outputs, ...vitestArgs], env, [])
+  const code = await runVitest(['run', ...projects, ...reporters, ...outputs, ...vitestArgs], env, secretsOf(runEnv))
   const swept = describeSweep(await sweep({ run: runId }))
   if (swept !== null) say(`removed what the tests left: ${swept}`)
   const own = { code, outcomes: readOutcomes(results) }
@@ -198,8 +264,9 @@ async function main(): Promise<number> {
     const config = loadConfig()
     if (command === 'verify') return closingLine(await verify(config, rest))
     if (command === 'test') return closingLine(await selfTest(config, rest))
+    if (command === 'static') return closingLine(await staticOnly(config, rest))
     if (command === 'sweep') return await sweepCommand(rest)
-    say(`unknown command '${command}': use verify, test or sweep`)
+    say(`unknown command '${command}': use verify, static, test or sweep`)
     return 2
   } catch (error) {
     if (error instanceof PreflightError) {

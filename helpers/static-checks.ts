@@ -1,0 +1,432 @@
+// What the configuration alone can tell, before any container starts: the resolved compose model,
+// the raw compose files and nginx's configuration held to the policy. Each finding is one line
+// naming the claim, the file, the key (and line where it can), what was expected and what was found.
+import { existsSync, readFileSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import type { policy as referencePolicy } from '../fixtures/policy.ts'
+import { composeConfig, type ComposeModel, type ComposeService } from './compose.ts'
+import type { Config } from './config.ts'
+import { durationMs } from './durations.ts'
+
+export type Policy = typeof referencePolicy
+
+export interface Finding {
+  claim: string
+  file: string
+  key: string
+  line?: number | undefined
+  expected: string
+  found: string
+}
+
+export interface TextFile {
+  file: string
+  text: string
+}
+
+export interface StaticInput {
+  model: ComposeModel
+  /** The compose files as written, before Compose resolved them (CF-1 reads these). */
+  raw: readonly TextFile[]
+  /** .env.example beside the first compose file, if there is one. */
+  envExample: TextFile | null
+  /** nginx's configuration, as the nginx service mounts it. */
+  nginx: TextFile | null
+  policy: Policy
+}
+
+export function formatFinding({ claim, file, key, line, expected, found }: Finding): string {
+  return `[${claim}] ${basename(file)}${line === undefined ? '' : `:${line}`} ${key}: expected ${expected}, found ${found}`
+}
+
+/** The line of a service's key in the raw compose file, where the file writes it plainly. */
+function lineOf(input: StaticInput, service: string, key?: string): { file: string; line?: number | undefined } {
+  for (const { file, text } of input.raw) {
+    const lines = text.split('\n')
+    const start = lines.findIndex((line) => line === `  ${service}:`)
+    if (start < 0) continue
+    if (key === undefined) return { file, line: start + 1 }
+    const end = lines.findIndex((line, index) => index > start && /^ {2}\S/.test(line))
+    const within = lines.slice(start + 1, end < 0 ? undefined : end)
+    const offset = within.findIndex((line) => new RegExp(`^\\s+${key}:`).test(line))
+    return offset < 0 ? { file, line: start + 1 } : { file, line: start + offset + 2 }
+  }
+  return { file: input.raw[0]?.file ?? 'compose.yaml' }
+}
+
+function finding(
+  input: StaticInput,
+  claim: string,
+  service: string,
+  key: string,
+  expected: string,
+  found: string,
+): Finding {
+  return { claim, ...lineOf(input, service, key.split('.')[0]), key: `services.${service}.${key}`, expected, found }
+}
+
+const longRunning = (input: StaticInput): [string, ComposeService][] =>
+  Object.entries(input.model.services).filter(([name]) => !input.policy.oneShot.includes(name))
+
+const UNITS: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 }
+const bytes = (memory: string): number => {
+  const match = /^(\d+(?:\.\d+)?)([KMG])?B?$/i.exec(memory)
+  return match ? Number(match[1]) * (UNITS[(match[2] ?? '').toUpperCase()] ?? 1) : Number.NaN
+}
+const showBytes = (value: string | undefined): string =>
+  value === undefined ? 'none' : `${(bytes(value) / 1024 ** 3).toFixed(bytes(value) >= 1024 ** 3 ? 0 : 2)}G`
+
+/** HC-1: every long-running service has a health check, with the guide's command and timings where it gives them. */
+export function checkHealthchecks(input: StaticInput): Finding[] {
+  return longRunning(input).flatMap(([name, service]): Finding[] => {
+    const check = service.healthcheck
+    if (check === undefined || check.disable === true)
+      return [finding(input, 'HC-1', name, 'healthcheck', 'a health check', 'none')]
+    const wanted = input.policy.healthchecks[name]
+    if (wanted === undefined) return []
+    const findings: Finding[] = []
+    const command = (check.test ?? []).join(' ')
+    if (wanted.command && !wanted.command.test(command)) {
+      findings.push(
+        finding(
+          input,
+          'HC-1',
+          name,
+          'healthcheck.test',
+          `a command matching ${String(wanted.command)}`,
+          command || 'none',
+        ),
+      )
+    }
+    for (const key of ['interval', 'timeout', 'start_period'] as const) {
+      const expected = wanted[key]
+      const found = check[key]
+      if (expected !== undefined && (found === undefined || durationMs(found) !== durationMs(expected))) {
+        findings.push(finding(input, 'HC-1', name, `healthcheck.${key}`, expected, found ?? 'none'))
+      }
+    }
+    if (wanted.retries !== undefined && check.retries !== wanted.retries) {
+      findings.push(
+        finding(input, 'HC-1', name, 'healthcheck.retries', String(wanted.retries), String(check.retries ?? 'none')),
+      )
+    }
+    return findings
+  })
+}
+
+/** RL-4: every service has a memory limit. RL-1: limits and reservations as the guide's table. */
+export function checkResources(input: StaticInput): Finding[] {
+  const findings: Finding[] = []
+  for (const [name, service] of Object.entries(input.model.services)) {
+    const resources = service.deploy?.resources
+    if (resources?.limits?.memory === undefined) {
+      findings.push(finding(input, 'RL-4', name, 'deploy.resources.limits.memory', 'a memory limit', 'none'))
+    }
+    for (const kind of ['limits', 'reservations'] as const) {
+      const wanted = input.policy.resources[name]?.[kind]
+      if (wanted === undefined) continue
+      const found = resources?.[kind]
+      if (wanted.cpus !== undefined && Number(found?.cpus) !== wanted.cpus) {
+        findings.push(
+          finding(
+            input,
+            'RL-1',
+            name,
+            `deploy.resources.${kind}.cpus`,
+            String(wanted.cpus),
+            String(found?.cpus ?? 'none'),
+          ),
+        )
+      }
+      if (
+        wanted.memory !== undefined &&
+        (found?.memory === undefined || bytes(found.memory) !== bytes(wanted.memory))
+      ) {
+        findings.push(
+          finding(input, 'RL-1', name, `deploy.resources.${kind}.memory`, wanted.memory, showBytes(found?.memory)),
+        )
+      }
+    }
+    for (const [variable, value] of Object.entries(input.policy.environment[name] ?? {})) {
+      const found = service.environment?.[variable]
+      if (found !== value)
+        findings.push(finding(input, 'RL-1', name, `environment.${variable}`, value, found ?? 'none'))
+    }
+  }
+  return findings
+}
+
+/** NI-1 networks as the guide draws them; NI-2 backend services off frontend; NI-4 the gateway on both, exposed; NI-5 no stray ports. */
+export function checkNetworks(input: StaticInput): Finding[] {
+  const findings: Finding[] = []
+  const file = input.raw[0]?.file ?? 'compose.yaml'
+  for (const [network, wanted] of Object.entries(input.policy.networks)) {
+    const found = input.model.networks?.[network]
+    if (found === undefined) {
+      findings.push({ claim: 'NI-1', file, key: `networks.${network}`, expected: 'the network', found: 'none' })
+    } else if ((found.internal ?? false) !== wanted.internal) {
+      findings.push({
+        claim: 'NI-1',
+        file,
+        key: `networks.${network}.internal`,
+        expected: String(wanted.internal),
+        found: String(found.internal ?? false),
+      })
+    }
+  }
+  for (const [name, service] of Object.entries(input.model.services)) {
+    const networks = Object.keys(service.networks ?? { default: null })
+    if (networks.includes('frontend') && !input.policy.frontend.includes(name)) {
+      findings.push(finding(input, 'NI-2', name, 'networks', 'backend only', networks.join(', ')))
+    }
+    // Every entry publishes: short syntax ('6379') takes a random host port and leaves published empty.
+    const ports = service.ports ?? []
+    if (ports.length > 0 && !input.policy.published.includes(name)) {
+      const published = ports.map((port) => `${port.published || 'any'}:${port.target}`).join(', ')
+      findings.push(
+        finding(input, input.policy.exposed[name] ? 'NI-4' : 'NI-5', name, 'ports', 'no published port', published),
+      )
+    }
+    const exposed = input.policy.exposed[name]
+    if (exposed !== undefined) {
+      const missing = exposed.filter((port) => !(service.expose ?? []).includes(port))
+      if (missing.length > 0)
+        findings.push(
+          finding(input, 'NI-4', name, 'expose', exposed.join(', '), (service.expose ?? []).join(', ') || 'none'),
+        )
+      if (!(networks.includes('frontend') && networks.includes('backend'))) {
+        findings.push(finding(input, 'NI-4', name, 'networks', 'frontend and backend', networks.join(', ')))
+      }
+    }
+  }
+  return findings
+}
+
+/** LC-7: images pinned to a tag, stateful data in named volumes. HC-4: a restart policy on every long-running service. */
+export function checkPersistence(input: StaticInput): Finding[] {
+  const findings: Finding[] = []
+  for (const [name, service] of Object.entries(input.model.services)) {
+    const image = service.image ?? ''
+    const tag = /@sha256:|:([^/:]+)$/.exec(image)
+    if (image !== '' && (tag === null || tag[1] === 'latest')) {
+      findings.push(finding(input, 'LC-7', name, 'image', 'an image pinned to a tag other than latest', image))
+    }
+    const path = input.policy.stateful[name]
+    if (path !== undefined) {
+      const mount = service.volumes?.find((volume) => volume.target === path)
+      if (mount?.type !== 'volume' || !mount.source) {
+        findings.push(
+          finding(
+            input,
+            'LC-7',
+            name,
+            'volumes',
+            `a named volume at ${path}`,
+            mount ? `${mount.type} ${mount.source ?? '(anonymous)'}` : 'none',
+          ),
+        )
+      }
+    }
+  }
+  for (const [name, service] of longRunning(input)) {
+    if (
+      !['always', 'unless-stopped'].includes(service.restart ?? '') &&
+      !(service.restart ?? '').startsWith('on-failure')
+    ) {
+      findings.push(
+        finding(input, 'HC-4', name, 'restart', 'always, unless-stopped or on-failure', service.restart ?? 'none'),
+      )
+    }
+  }
+  return findings
+}
+
+const SECRET_KEY = /(PASSWORD|PASS|SECRET|TOKEN|API_KEY|PRIVATE_KEY|CREDENTIALS?)$/i
+
+/** CF-1: no credential written literally in a compose file, and .env.example lists every variable the files use. */
+export function checkSecrets(input: StaticInput): Finding[] {
+  const findings: Finding[] = []
+  const used = new Set<string>()
+  for (const { file, text } of input.raw) {
+    text.split('\n').forEach((line, index) => {
+      if (/^\s*#/.test(line)) return
+      for (const match of line.matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)) used.add(match[1] ?? '')
+      const pair = /^\s*-?\s*([A-Za-z_][\w.]*)\s*[:=]\s*(.+?)\s*$/.exec(line)
+      const [key = '', value = ''] = pair ? [pair[1], pair[2]] : []
+      const literal = (text: string): boolean => text !== '' && !text.includes('${') && !/^['"]?['"]?$/.test(text)
+      const where = { claim: 'CF-1', file, line: index + 1 }
+      if (SECRET_KEY.test(key) && literal(value)) {
+        findings.push({ ...where, key, expected: 'a value from a variable (${...})', found: 'a literal value' })
+      }
+      const userinfo = /:\/\/[^:/\s@]+:([^@\s]+)@/.exec(line)?.[1]
+      if (userinfo !== undefined && literal(userinfo)) {
+        findings.push({
+          ...where,
+          key: key || 'url',
+          expected: 'a password from a variable in the URL',
+          found: 'a literal password',
+        })
+      }
+      const flag = /--requirepass\s+(\S+)/.exec(line)?.[1]
+      if (flag !== undefined && literal(flag)) {
+        findings.push({
+          ...where,
+          key: key || 'command',
+          expected: '--requirepass from a variable',
+          found: 'a literal password',
+        })
+      }
+    })
+  }
+  const file = input.envExample?.file ?? '.env.example'
+  const listed = new Set(
+    [...(input.envExample?.text ?? '').matchAll(/^([A-Z_][A-Z0-9_]*)=/gm)].map((match) => match[1] ?? ''),
+  )
+  const missing = [...used].filter((name) => !listed.has(name)).sort()
+  if (missing.length > 0)
+    findings.push({
+      claim: 'CF-1',
+      file,
+      key: 'variables',
+      expected: 'every variable the compose files use',
+      found: `no ${missing.join(', ')}`,
+    })
+  return findings
+}
+
+/** LB-2: least_conn over every gateway replica, by names Compose v2 resolves. LB-4: the guide's proxy headers. */
+export function checkNginx(input: StaticInput): Finding[] {
+  const wanted = input.policy.nginx
+  const file = input.nginx?.file ?? 'nginx.conf'
+  if (input.nginx === null)
+    return [
+      {
+        claim: 'LB-2',
+        file,
+        key: `services.${wanted.service}.volumes`,
+        expected: 'nginx.conf mounted at /etc/nginx/nginx.conf',
+        found: 'none',
+      },
+    ]
+  const text = input.nginx.text.replace(/#.*$/gm, '')
+  const lineIn = (needle: string): number | undefined => {
+    const index = input.nginx?.text.split('\n').findIndex((line) => line.includes(needle)) ?? -1
+    return index < 0 ? undefined : index + 1
+  }
+  const findings: Finding[] = []
+  const pass = /proxy_pass\s+https?:\/\/([\w.-]+)/.exec(text)?.[1]
+  const upstream = pass === undefined ? undefined : new RegExp(`upstream\\s+${pass}\\s*\\{([^}]*)\\}`).exec(text)?.[1]
+  if (pass === undefined || upstream === undefined) {
+    return [
+      {
+        claim: 'LB-2',
+        file,
+        key: 'upstream',
+        expected: `an upstream over ${wanted.upstreamService} that proxy_pass uses`,
+        found: pass ? `proxy_pass to ${pass}, no such upstream` : 'no proxy_pass',
+      },
+    ]
+  }
+  if (!new RegExp(`\\b${wanted.balancing}\\s*;`).test(upstream)) {
+    findings.push({
+      claim: 'LB-2',
+      file,
+      line: lineIn(`upstream ${pass}`),
+      key: `upstream ${pass}`,
+      expected: wanted.balancing,
+      found: /\b(ip_hash|hash|random|least_time)\b/.exec(upstream)?.[1] ?? 'round robin (no balancing method)',
+    })
+  }
+  // Compose v2 answers DNS for service names and aliases on a shared network, not for the
+  // guide's api-gateway-1..3 (its replicas are named <project>-api-gateway-N).
+  const service = input.model.services[wanted.upstreamService]
+  const resolvable = new Set([
+    wanted.upstreamService,
+    ...Object.values(service?.networks ?? {}).flatMap(
+      (network) => (network as { aliases?: string[] } | null)?.aliases ?? [],
+    ),
+  ])
+  for (const match of upstream.matchAll(/\bserver\s+([\w.-]+)(?::\d+)?/g)) {
+    const host = match[1] ?? ''
+    if (!resolvable.has(host)) {
+      findings.push({
+        claim: 'LB-2',
+        file,
+        line: lineIn(`server ${host}`),
+        key: `upstream ${pass} server ${host}`,
+        expected: `a name Compose v2 resolves to the replicas (${[...resolvable].join(', ')})`,
+        found: host,
+      })
+    }
+  }
+  for (const [header, value] of Object.entries(wanted.headers)) {
+    const found = new RegExp(`proxy_set_header\\s+${header}\\s+(\\S+);`, 'i').exec(text)?.[1]
+    if (found !== value)
+      findings.push({
+        claim: 'LB-4',
+        file,
+        line: lineIn('proxy_pass'),
+        key: `proxy_set_header ${header}`,
+        expected: value,
+        found: found ?? 'none',
+      })
+  }
+  return findings
+}
+
+export const STATIC_CHECKS = {
+  checkHealthchecks,
+  checkResources,
+  checkNetworks,
+  checkPersistence,
+  checkSecrets,
+  checkNginx,
+} as const
+
+/** The claims the configuration can settle, each with what the check holds the stack to. */
+export const STATIC_CLAIMS: readonly (readonly [string, string])[] = [
+  ['HC-1', 'every long-running service has a health check, with the guide’s command and timings where it gives them'],
+  ['HC-4', 'every long-running service has a restart policy'],
+  ['RL-1', 'limits, reservations and the Elasticsearch heap are the guide’s'],
+  ['RL-4', 'every service has a memory limit'],
+  ['NI-1', 'frontend is a bridge network and backend an internal one'],
+  ['NI-2', 'only nginx, the gateway and the observability UIs sit on frontend'],
+  ['NI-4', 'api-gateway is on both networks and exposes 3003 without publishing it'],
+  ['NI-5', 'no backend service publishes a host port'],
+  ['LC-7', 'images are pinned to a tag and stateful services keep their data in named volumes'],
+  ['CF-1', 'no credential is written literally, and .env.example lists every variable'],
+  ['LB-2', 'nginx balances with least_conn over names Compose v2 resolves to every replica'],
+  ['LB-4', 'nginx passes Host, X-Real-IP and X-Forwarded-For'],
+]
+
+/** Every check's findings, one line each, by claim. */
+export function staticFindings(input: StaticInput): Map<string, string[]> {
+  const findings = Object.values(STATIC_CHECKS).flatMap((check) => check(input))
+  return new Map(
+    STATIC_CLAIMS.map(([claim]) => [claim, findings.filter((finding) => finding.claim === claim).map(formatFinding)]),
+  )
+}
+
+/** Reads what the static checks judge beside Compose's resolution: the files as written, .env.example and nginx.conf. */
+export function staticInput(config: Config, model: ComposeModel, checkedPolicy: Policy): StaticInput {
+  const read = (file: string): TextFile | null => (existsSync(file) ? { file, text: readFileSync(file, 'utf8') } : null)
+  const nginxMount = model.services[checkedPolicy.nginx.service]?.volumes?.find(
+    (volume) => volume.target === '/etc/nginx/nginx.conf',
+  )
+  return {
+    model,
+    raw: config.composeFiles.map((file) => read(file)).filter((file): file is TextFile => file !== null),
+    envExample: read(join(config.projectDirectory, '.env.example')),
+    nginx: nginxMount?.source === undefined ? null : read(nginxMount.source),
+    policy: checkedPolicy,
+  }
+}
+
+/** The same, resolving the compose files first (Compose's CLI only: no Docker engine needed). */
+export async function loadStaticInput(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  checkedPolicy: Policy,
+): Promise<StaticInput> {
+  return staticInput(config, await composeConfig(config, env), checkedPolicy)
+}
