@@ -135,13 +135,17 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
   const runEnv = newRunEnvironment()
   const secrets = secretsOf(runEnv)
   const checked = await preflight(config, runEnv)
+  const preflightMs = Date.now() - started
+  const checkStart = performance.now()
+  const configuration = checkConfiguration(config, checked)
   const setup: Summary['setup'] = {
+    preflightMs,
+    configurationCheckMs: Math.round((performance.now() - checkStart) * 10) / 10,
     engine: checked.engine,
     compose: checked.compose,
     images: checked.imageMode,
     composeFiles: config.composeFiles.join(':'),
   }
-  const configuration = checkConfiguration(config, checked)
   const refuted = configuration.some((outcome) => outcome.status === 'failed')
   if (refuted && !config.continueAfterStatic) {
     say(
