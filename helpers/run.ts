@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { policy } from '../fixtures/policy.ts'
-import type { ComposeModel } from './compose.ts'
+import { bundleServices } from '../fixtures/stack/services/bundle.ts'
+import { composeBuild, type ComposeModel } from './compose.ts'
 import type { Config } from './config.ts'
 import { ownerOf, runLabels } from './labels.ts'
 import type { Preflight } from './preflight.ts'
@@ -152,4 +153,16 @@ export function runFromEnv(env: NodeJS.ProcessEnv = process.env): RunContext {
   }
   const run = JSON.parse(text) as Omit<RunContext, 'composeEnv'> & { composeEnv: string[] }
   return { ...run, composeEnv: Object.fromEntries(run.composeEnv.map((name) => [name, env[name] ?? ''])) }
+}
+
+/** A run ready to start: its override written, the services bundled and their images built. */
+export async function readyRun(
+  config: Config,
+  checked: Preflight,
+  runEnv: Record<string, string>,
+): Promise<RunContext> {
+  const run = prepareRun(config, checked, { ...checked.images, ...runEnv })
+  await bundleServices()
+  await composeBuild(run, run.runId, checked.model, { ...process.env, ...run.composeEnv })
+  return run
 }

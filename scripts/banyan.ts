@@ -10,8 +10,6 @@
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { bundleServices } from '../fixtures/stack/services/bundle.ts'
-import { composeBuild } from '../helpers/compose.ts'
 import { loadConfig, ROOT, type Config } from '../helpers/config.ts'
 import { PreflightError } from '../helpers/errors.ts'
 import { ownerOf } from '../helpers/labels.ts'
@@ -19,7 +17,7 @@ import { mask, maskingStream } from '../helpers/mask.ts'
 import { dockerVersions, preflight, type Preflight } from '../helpers/preflight.ts'
 import { STATIC_CLAIMS, staticFindings, staticInput } from '../helpers/static-checks.ts'
 import { policy } from '../fixtures/policy.ts'
-import { newRunEnvironment, newRunId, prepareRun, runToEnv, secretsOf } from '../helpers/run.ts'
+import { newRunEnvironment, newRunId, readyRun, runToEnv, secretsOf } from '../helpers/run.ts'
 import { describeClaims, readOutcomes, summariseClaims, type Summary, type TestOutcome } from '../helpers/report.ts'
 import { describeSweep, sweep } from '../helpers/sweep.ts'
 
@@ -156,9 +154,7 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
   }
   await sweepLeftovers()
 
-  const run = prepareRun(config, checked, { ...checked.images, ...runEnv })
-  await bundleServices()
-  await composeBuild(run, run.runId, checked.model, { ...process.env, ...run.composeEnv })
+  const run = await readyRun(config, checked, runEnv)
   const services = Object.keys(checked.model.services).join(', ')
   say(
     `run ${run.runId}: ${services} on Engine ${checked.engine}, Compose ${checked.compose}, ${checked.imageMode} images`,

@@ -7,12 +7,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bundleServices } from '../fixtures/stack/services/bundle.ts'
-import { composeBuild, composeFileArgs } from '../helpers/compose.ts'
+import { composeFileArgs } from '../helpers/compose.ts'
 import { loadConfig, ROOT } from '../helpers/config.ts'
 import { docker, firstLine, run } from '../helpers/docker.ts'
 import { preflight } from '../helpers/preflight.ts'
-import { newRunEnvironment, prepareRun } from '../helpers/run.ts'
+import { newRunEnvironment, readyRun } from '../helpers/run.ts'
 import { sweep } from '../helpers/sweep.ts'
 
 const rounds = Number(process.argv[2] ?? 3)
@@ -27,10 +26,8 @@ async function timed(work: () => Promise<void>): Promise<number> {
 async function bare(): Promise<number> {
   const runEnv = newRunEnvironment()
   const checked = await preflight(config, runEnv)
-  const context = prepareRun(config, checked, { ...checked.images, ...runEnv })
   // Built before the clock starts, as the main job does: both time the stack, not the build.
-  await bundleServices()
-  await composeBuild(context, context.runId, checked.model, { ...process.env, ...context.composeEnv })
+  const context = await readyRun(config, checked, runEnv)
   const compose = [...composeFileArgs({ ...config, composeFiles: context.composeFiles }), '-p', context.runId]
   const env = { ...process.env, ...context.composeEnv }
   try {
