@@ -7,13 +7,22 @@ import { docker, firstLine } from './docker.ts'
 import { PreflightError } from './errors.ts'
 import { atLeast } from './versions.ts'
 
+/** Claims this run cannot check, and why. */
+export interface Unverifiable {
+  readonly claims: readonly string[]
+  readonly reason: string
+}
+
 export interface Preflight {
   readonly engine: string
   readonly compose: string
   readonly imageMode: ImageMode
   /** The compose variables that select the images of that mode. */
   readonly images: Record<string, string>
+  /** COMPOSE_PROFILES for the run: the ones asked for, less those whose images cannot be had. */
+  readonly profiles: string
   readonly model: ComposeModel
+  readonly unverifiable: readonly Unverifiable[]
 }
 
 export async function dockerVersions(
@@ -122,8 +131,51 @@ export async function preflight(config: Config, composeEnv: Record<string, strin
   // An image variable set by hand wins over the mode's choice: that is how one image is swapped.
   const chosen = Object.fromEntries(KIT.flatMap(({ variable }) => (env[variable] ? [[variable, env[variable]]] : [])))
   const images = { ...imageVariables(imageMode), ...chosen }
-  const model = await composeConfig(config, { ...env, ...images })
+  const asked = (env.COMPOSE_PROFILES ?? '').split(',').filter((profile) => profile !== '')
+  let model = await composeConfig(config, { ...env, ...images })
+  const { profiles, unverifiable } = await optionalProfiles(model, asked, imageMode, env)
+  if (profiles.length < asked.length)
+    model = await composeConfig(config, { ...env, ...images, COMPOSE_PROFILES: profiles.join(',') })
   await checkImages(model, imageMode, images, env)
   await checkPorts(model)
-  return { ...versions, imageMode, images, model }
+  return { ...versions, imageMode, images, profiles: profiles.join(','), model, unverifiable }
+}
+
+/**
+ * The policy's optional profiles (observability): one that is off, or whose images are not on an
+ * offline machine, is left out of the run, and its claims are reported as not verifiable, with why.
+ */
+async function optionalProfiles(
+  model: ComposeModel,
+  asked: readonly string[],
+  mode: ImageMode,
+  env: NodeJS.ProcessEnv,
+): Promise<{ profiles: string[]; unverifiable: Unverifiable[] }> {
+  let profiles = [...asked]
+  const unverifiable: Unverifiable[] = []
+  for (const [profile, claims] of Object.entries(policy.optionalProfiles)) {
+    if (!profiles.includes(profile)) {
+      unverifiable.push({ claims, reason: `the ${profile} profile is off (COMPOSE_PROFILES=${profile} turns it on)` })
+      continue
+    }
+    if (mode === 'official') continue
+    const missing: string[] = []
+    for (const service of Object.values(model.services)) {
+      if (
+        service.profiles?.includes(profile) &&
+        service.image !== undefined &&
+        !(await imagePresent(service.image, env))
+      ) {
+        missing.push(service.image)
+      }
+    }
+    if (missing.length > 0) {
+      profiles = profiles.filter((name) => name !== profile)
+      unverifiable.push({
+        claims,
+        reason: `the ${profile} images are not on this machine and no registry is used: ${missing.join(', ')}`,
+      })
+    }
+  }
+  return { profiles, unverifiable }
 }

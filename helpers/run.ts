@@ -161,7 +161,7 @@ export async function readyRun(
   checked: Preflight,
   runEnv: Record<string, string>,
 ): Promise<RunContext> {
-  const run = prepareRun(config, checked, { ...checked.images, ...runEnv })
+  const run = prepareRun(config, checked, { ...checked.images, COMPOSE_PROFILES: checked.profiles, ...runEnv })
   await bundleServices()
   await composeBuild(run, run.runId, checked.model, { ...process.env, ...run.composeEnv })
   return run

@@ -101,6 +101,18 @@ function checkConfiguration(config: Config, checked: Preflight): TestOutcome[] {
   })
 }
 
+/** The claims this run cannot check, each a skipped outcome carrying the reason, so the summary says why. */
+function unverifiableOutcomes(checked: Preflight): TestOutcome[] {
+  return checked.unverifiable.flatMap(({ claims, reason }) => {
+    say(`not verifiable here: ${claims.join(', ')}: ${reason}`)
+    return claims.map((claim): TestOutcome => ({
+      name: `[${claim}] needs what this run lacks`,
+      status: 'skipped',
+      message: reason,
+    }))
+  })
+}
+
 interface SummaryInput {
   config: Config
   run: string
@@ -135,7 +147,7 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
   const checked = await preflight(config, runEnv)
   const preflightMs = Date.now() - started
   const checkStart = performance.now()
-  const configuration = checkConfiguration(config, checked)
+  const configuration = [...checkConfiguration(config, checked), ...unverifiableOutcomes(checked)]
   const setup: Summary['setup'] = {
     preflightMs,
     configurationCheckMs: Math.round((performance.now() - checkStart) * 10) / 10,

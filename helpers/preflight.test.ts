@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from './config.ts'
+import { preflight } from './preflight.ts'
+import { newRunEnvironment } from './run.ts'
+
+// On this kind of machine no registry is reached and the kit builds no observability images.
+const offline = { ...newRunEnvironment({}), BANYAN_IMAGES: 'offline' }
+const observability = ['OB-1', 'OB-2', 'OB-3', 'OB-4', 'OB-5']
+
+describe('optional profiles', () => {
+  it('asked for, but their images cannot be had: left out of the run, their claims not verifiable, saying which images', async () => {
+    const checked = await preflight(loadConfig({}), { ...offline, COMPOSE_PROFILES: 'observability' })
+    expect({
+      profiles: checked.profiles,
+      jaeger: 'jaeger' in checked.model.services,
+      unverifiable: checked.unverifiable,
+    }).toEqual({
+      profiles: '',
+      jaeger: false,
+      unverifiable: [
+        {
+          claims: observability,
+          reason: expect.stringMatching(
+            /^the observability images are not on this machine and no registry is used: .*jaegertracing\/all-in-one:1\.62\.0/,
+          ),
+        },
+      ],
+    })
+  })
+
+  it('not asked for: their claims not verifiable, saying how to turn the profile on', async () => {
+    const checked = await preflight(loadConfig({}), offline)
+    expect(checked.unverifiable).toEqual([
+      {
+        claims: observability,
+        reason: 'the observability profile is off (COMPOSE_PROFILES=observability turns it on)',
+      },
+    ])
+  })
+})
