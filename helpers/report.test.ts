@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { claimIds, summariseClaims } from './report.ts'
+import { claimIds, gatePasses, parseWaivers, staleWaivers, summariseClaims } from './report.ts'
 
 describe('claim summary', () => {
   it('reads every claim ID a test names', () => {
@@ -20,6 +20,49 @@ describe('claim summary', () => {
       'HC-10 verified',
       'LC-1 refuted',
       'NI-2 verified',
+    ])
+  })
+})
+
+describe('waivers', () => {
+  const waivers = [{ claim: 'NI-3', test: 'this machine', reason: 'the engine lets internal networks reach the host' }]
+
+  it('waive a claim only when every failed test of it is covered', () => {
+    const host = { name: '[NI-3] reaches no listener on this machine', status: 'failed' as const }
+    const frontend = { name: '[NI-3] reaches no listener on the frontend network', status: 'failed' as const }
+    expect(summariseClaims([host, { ...frontend, status: 'passed' }], waivers).map((claim) => claim.status)).toEqual([
+      'waived',
+    ])
+    expect(summariseClaims([host, frontend], waivers).map((claim) => claim.status)).toEqual(['refuted'])
+    expect(summariseClaims([host], waivers)[0]?.waivers).toEqual(['the engine lets internal networks reach the host'])
+  })
+
+  it('let the gate pass on waived failures only; a failure that names no claim always fails it', () => {
+    const host = { name: '[NI-3] reaches no listener on this machine', status: 'failed' as const }
+    expect(gatePasses([host], waivers)).toBe(true)
+    expect(gatePasses([host, { name: '[NI-2] nginx cannot open postgres', status: 'failed' }], waivers)).toBe(false)
+    expect(gatePasses([{ name: 'test file', status: 'failed' }], waivers)).toBe(false)
+  })
+
+  it('report a waiver as stale once its tests pass', () => {
+    expect(staleWaivers([{ name: '[NI-3] reaches no listener on this machine', status: 'passed' }], waivers)).toEqual(
+      waivers,
+    )
+    expect(staleWaivers([{ name: '[NI-3] reaches no listener on this machine', status: 'failed' }], waivers)).toEqual(
+      [],
+    )
+    expect(staleWaivers([], waivers), 'a claim not checked at all is not stale').toEqual([])
+  })
+
+  it('refuse a waiver without a claim or a reason', () => {
+    expect(() => parseWaivers('[{"claim":"NI-3","reason":" "}]', 'waivers.json')).toThrow(
+      'waivers.json: waiver 1 (NI-3) gives no reason',
+    )
+    expect(() => parseWaivers('[{"reason":"because"}]', 'waivers.json')).toThrow(
+      'waivers.json: waiver 1 names no claim',
+    )
+    expect(parseWaivers('[{"claim":"RL-2","test":"CPU","reason":"swarm only"}]', 'w.json')).toEqual([
+      { claim: 'RL-2', test: 'CPU', reason: 'swarm only' },
     ])
   })
 })

@@ -143,7 +143,13 @@ const RUN_VARIABLE = 'BANYAN_RUN'
 
 /** The run travels to the test workers in one variable; the credentials travel as themselves, for Compose. */
 export function runToEnv(run: RunContext): Record<string, string> {
-  return { ...run.composeEnv, [RUN_VARIABLE]: JSON.stringify({ ...run, composeEnv: Object.keys(run.composeEnv) }) }
+  return {
+    ...run.composeEnv,
+    // What the tests create outside Compose (probe containers) is labelled with this run, too.
+    BANYAN_RUN_ID: run.runId,
+    BANYAN_OWNER: run.owner,
+    [RUN_VARIABLE]: JSON.stringify({ ...run, composeEnv: Object.keys(run.composeEnv) }),
+  }
 }
 
 export function runFromEnv(env: NodeJS.ProcessEnv = process.env): RunContext {

@@ -1,5 +1,7 @@
 import { inject } from 'vitest'
-import { docker } from './docker.ts'
+import { GenericContainer, type StartedTestContainer } from 'testcontainers'
+import { docker, type CommandResult } from './docker.ts'
+import { testLabels } from './labels.ts'
 import { amqpConnection, pgClient } from './probes.ts'
 import type { StackInfo } from './stack-setup.ts'
 
@@ -66,4 +68,57 @@ export async function stackDatabase(): ReturnType<typeof pgClient> {
 export async function stackBroker(): ReturnType<typeof amqpConnection> {
   const host = await addressOf(containerOf('rabbitmq'), 'backend')
   return amqpConnection(`amqp://${credential('RABBITMQ_USER')}:${credential('RABBITMQ_PASSWORD')}@${host}:5672`)
+}
+
+/** Runs a command in a container, as `docker exec` would; never throws for a non-zero exit. */
+export function execIn(container: string, command: readonly string[]): Promise<CommandResult> {
+  return docker(['exec', container, ...command], { timeoutMs: 30_000 })
+}
+
+/** One of the stack's networks, by its name in the compose file: its Docker name, gateway and whether it is internal. */
+export async function networkOf(
+  name: string,
+): Promise<{ name: string; gateway: string; internal: boolean; driver: string }> {
+  const filters = [
+    '--filter',
+    `label=com.docker.compose.project=${stack().project}`,
+    '--filter',
+    `label=com.docker.compose.network=${name}`,
+  ]
+  const { stdout } = await docker(['network', 'ls', ...filters, '--format', '{{.Name}}'])
+  const network = stdout.trim().split('\n')[0] ?? ''
+  if (network === '') throw new Error(`the stack has no network ${name}`)
+  const format = '{{(index .IPAM.Config 0).Gateway}} {{.Internal}} {{.Driver}}'
+  const inspected = await docker(['network', 'inspect', '--format', format, network])
+  const [gateway = '', internal = '', driver = ''] = inspected.stdout.trim().split(' ')
+  return { name: network, gateway, internal: internal === 'true', driver }
+}
+
+/**
+ * A container of the suite's tools image on one of the stack's networks only, for probing from
+ * there. Labelled with the run, so the sweep finds it; removed at the end of its `await using` block.
+ */
+export async function probeOn(
+  network: string,
+  command: string[] = ['sleep', 'infinity'],
+): Promise<StartedTestContainer> {
+  return new GenericContainer(credential('TOOLS_IMAGE'))
+    .withNetworkMode((await networkOf(network)).name)
+    .withCommand(command)
+    .withLabels(testLabels())
+    .start()
+}
+
+/** Can a container open a TCP connection to address:port? nc, within two seconds. */
+export async function canConnect(
+  container: StartedTestContainer | string,
+  address: string,
+  port: number,
+): Promise<boolean> {
+  const command = ['nc', '-z', '-w', '2', address, String(port)]
+  const exitCode =
+    typeof container === 'string'
+      ? (await execIn(container, command)).exitCode
+      : (await container.exec(command)).exitCode
+  return exitCode === 0
 }

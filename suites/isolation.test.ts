@@ -1,0 +1,139 @@
+// Network isolation, tried from inside the stack's own networks. Every "cannot reach" is paired
+// with a "can reach" from the same place, so a probe that reaches nothing cannot pass for isolation.
+import { createServer, type AddressInfo } from 'node:net'
+import type { StartedTestContainer } from 'testcontainers'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { policy } from '../fixtures/policy.ts'
+import { docker } from '../helpers/docker.ts'
+import { addressOf, canConnect, containerOf, execIn, networkOf, probeOn, stack } from '../helpers/stack.ts'
+
+/** The backend services this stack runs, each with its backend address and the port it listens on. */
+async function backendTargets(): Promise<{ name: string; address: string; port: number }[]> {
+  const running = Object.entries(policy.listens).filter(([name]) => stack().containers[name]?.length)
+  return Promise.all(
+    running.map(async ([name, port]) => ({
+      name: `${name}:${port}`,
+      address: await addressOf(containerOf(name), 'backend'),
+      port,
+    })),
+  )
+}
+
+/** Which backend services a container can open, by name: { 'postgres:5432': 'closed', ... }. */
+async function reachability(from: StartedTestContainer | string): Promise<Record<string, string>> {
+  const targets = await backendTargets()
+  const open = await Promise.all(targets.map(({ address, port }) => canConnect(from, address, port)))
+  return Object.fromEntries(targets.map(({ name }, index) => [name, open[index] ? 'open' : 'closed']))
+}
+
+const allClosed = async (): Promise<Record<string, string>> =>
+  Object.fromEntries((await backendTargets()).map(({ name }) => [name, 'closed']))
+
+/** Host ports a container publishes, as "host:port" strings. */
+async function publishedPorts(container: string): Promise<string[]> {
+  const { stdout } = await docker(['inspect', '--format', '{{json .NetworkSettings.Ports}}', container])
+  const ports = JSON.parse(stdout) as Record<string, { HostIp: string; HostPort: string }[] | null>
+  return Object.values(ports).flatMap((bindings) =>
+    (bindings ?? []).map((binding) => `${binding.HostIp}:${binding.HostPort}`),
+  )
+}
+
+describe('network isolation', () => {
+  beforeEach(({ skip }) => {
+    if (stack().failure !== null) skip(`the stack did not come up: ${stack().failure ?? ''}`)
+  })
+
+  it('[NI-1] frontend is a bridge network and backend an internal bridge network', async () => {
+    const [frontend, backend] = await Promise.all([networkOf('frontend'), networkOf('backend')])
+    expect({ frontend: [frontend.driver, frontend.internal], backend: [backend.driver, backend.internal] }).toEqual({
+      frontend: ['bridge', false],
+      backend: ['bridge', true],
+    })
+  })
+
+  it('[NI-2] nginx cannot open any backend service', async () => {
+    expect(await reachability(containerOf('nginx'))).toEqual(await allClosed())
+  })
+
+  it('[NI-2] a container on frontend only reaches nginx, and no backend service', async () => {
+    await using probe = await probeOn('frontend')
+    expect(
+      await canConnect(probe, await addressOf(containerOf('nginx'), 'frontend'), 80),
+      'the probe cannot even reach nginx',
+    ).toBe(true)
+    expect(await reachability(probe)).toEqual(await allClosed())
+  })
+
+  it('[NI-3] a container on backend only reaches no listener on the frontend network', async () => {
+    const frontend = await networkOf('frontend')
+    await using listener = await probeOn('frontend', ['nc', '-lk', '8080'])
+    const address = listener.getIpAddress(frontend.name)
+    await using neighbour = await probeOn('frontend')
+    await using outsider = await probeOn('backend')
+    expect({
+      fromFrontend: await canConnect(neighbour, address, 8080),
+      fromBackend: await canConnect(outsider, address, 8080),
+    }).toEqual({
+      fromFrontend: true,
+      fromBackend: false,
+    })
+  })
+
+  it('[NI-3] a container on backend only reaches no listener on this machine', async () => {
+    // A listener of the test's own, on every address of this machine; each network reaches the
+    // machine at its bridge address.
+    await using host = await new Promise<{ port: number } & AsyncDisposable>((resolve) => {
+      const server = createServer((socket) => socket.end()).listen(0, '0.0.0.0', () => {
+        resolve({
+          port: (server.address() as AddressInfo).port,
+          [Symbol.asyncDispose]: () => new Promise<void>((done) => server.close(() => done())),
+        })
+      })
+    })
+    const [frontend, backend] = await Promise.all([networkOf('frontend'), networkOf('backend')])
+    await using neighbour = await probeOn('frontend')
+    await using outsider = await probeOn('backend')
+    const reached = {
+      fromFrontend: await canConnect(neighbour, frontend.gateway, host.port),
+      fromBackend: await canConnect(outsider, backend.gateway, host.port),
+    }
+    expect(
+      reached,
+      `a backend-only container opened a listener on this machine at ${backend.gateway}:${host.port}`,
+    ).toEqual({
+      fromFrontend: true,
+      fromBackend: false,
+    })
+  })
+
+  it('[NI-4] every api-gateway replica reaches postgres, rabbitmq and redis, and publishes no host port', async () => {
+    const replicas = stack().containers['api-gateway'] ?? []
+    const found = await Promise.all(
+      replicas.map(async (replica) => {
+        const reaches = await Promise.all(
+          ['postgres:5432', 'rabbitmq:5672', 'redis:6379'].map(async (target) => {
+            const [host = '', port = ''] = target.split(':')
+            // The service names, as the gateway itself resolves them; bash's /dev/tcp needs no nc.
+            const { exitCode } = await execIn(replica, ['bash', '-c', `exec 3<>/dev/tcp/${host}/${port}`])
+            return [target, exitCode === 0 ? 'open' : 'closed'] as const
+          }),
+        )
+        return { ...Object.fromEntries(reaches), published: await publishedPorts(replica) }
+      }),
+    )
+    expect(found).toEqual(
+      replicas.map(() => ({ 'postgres:5432': 'open', 'rabbitmq:5672': 'open', 'redis:6379': 'open', published: [] })),
+    )
+  })
+
+  it('[NI-5] only the services the policy allows publish host ports', async () => {
+    const publishing = await Promise.all(
+      Object.entries(stack().containers).flatMap(([service, ids]) =>
+        ids.map(async (id) => ((await publishedPorts(id)).length > 0 ? [service] : [])),
+      ),
+    )
+    const services = [...new Set(publishing.flat())].sort()
+    expect(services.filter((service) => !policy.published.includes(service))).toEqual([])
+    expect(services, 'nginx publishes nothing').toContain('nginx')
+  })
+})

@@ -1,0 +1,90 @@
+// Resource limits as the running containers carry them (docker inspect), against the guide's
+// table: what is declared is only a promise until the engine applies it.
+import { beforeEach, describe, expect, it } from 'vitest'
+import { policy, type Resources } from '../fixtures/policy.ts'
+import { docker } from '../helpers/docker.ts'
+import { stack } from '../helpers/stack.ts'
+
+interface Applied {
+  memory: number
+  nanoCpus: number
+  memoryReservation: number
+  cpuShares: number
+}
+
+async function applied(container: string): Promise<Applied> {
+  const format =
+    '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.MemoryReservation}} {{.HostConfig.CpuShares}}'
+  const { stdout } = await docker(['inspect', '--format', format, container])
+  const [memory = 0, nanoCpus = 0, memoryReservation = 0, cpuShares = 0] = stdout.trim().split(' ').map(Number)
+  return { memory, nanoCpus, memoryReservation, cpuShares }
+}
+
+const GIB = 1024 ** 3
+const bytes = (memory: string | undefined): number | undefined =>
+  memory === undefined
+    ? undefined
+    : Number(/^(\d+)/.exec(memory)?.[1]) * ({ G: GIB, M: 1024 ** 2 }[memory.slice(-1)] ?? 1)
+
+/** Each container of every service the guide's table names, with what it was given and what it runs with. */
+async function replicasOf(
+  pick: (limits: Resources | undefined, reservations: Resources | undefined, found: Applied) => object,
+) {
+  const expected: Record<string, object> = {}
+  const found: Record<string, object> = {}
+  for (const [service, { limits, reservations }] of Object.entries(policy.resources)) {
+    for (const [index, id] of (stack().containers[service] ?? []).entries()) {
+      const running = await applied(id)
+      const wanted: Applied = {
+        memory: bytes(limits?.memory) ?? running.memory,
+        nanoCpus: limits?.cpus === undefined ? running.nanoCpus : limits.cpus * 1e9,
+        memoryReservation: bytes(reservations?.memory) ?? running.memoryReservation,
+        cpuShares: running.cpuShares,
+      }
+      expected[`${service}-${index + 1}`] = pick(limits, reservations, wanted)
+      found[`${service}-${index + 1}`] = pick(limits, reservations, running)
+    }
+  }
+  return { expected, found }
+}
+
+describe('resource limits', () => {
+  beforeEach(({ skip }) => {
+    if (stack().failure !== null) skip(`the stack did not come up: ${stack().failure ?? ''}`)
+  })
+
+  it('[RL-2] every running container carries the guide’s memory and CPU limits and memory reservation', async () => {
+    const { expected, found } = await replicasOf((_limits, _reservations, { memory, nanoCpus, memoryReservation }) => ({
+      memory,
+      nanoCpus,
+      memoryReservation,
+    }))
+    expect(Object.keys(found), 'no container of a service the guide sets limits for').not.toEqual([])
+    expect(found).toEqual(expected)
+  })
+
+  it('[RL-2] the guide’s CPU reservations are in force in the running containers', async () => {
+    // Docker has one knob a CPU reservation could become outside Swarm: CPU shares, relative
+    // weight under contention. A reservation that reaches none of it is declared, not applied.
+    const { found } = await replicasOf((_limits, reservations, { cpuShares }) => ({
+      reserved: reservations?.cpus ?? 0,
+      inForce: reservations?.cpus === undefined || cpuShares > 0,
+    }))
+    const notApplied = Object.entries(found).filter(([, value]) => !(value as { inForce: boolean }).inForce)
+    expect(
+      notApplied.map(([replica]) => replica),
+      'CPU reservation declared but nothing at runtime carries it (HostConfig.CpuShares is 0)',
+    ).toEqual([])
+  })
+
+  it('[RL-4] every running container has a memory limit', async () => {
+    const unlimited = (
+      await Promise.all(
+        Object.entries(stack().containers).flatMap(([service, ids]) =>
+          ids.map(async (id) => ((await applied(id)).memory > 0 ? [] : [service])),
+        ),
+      )
+    ).flat()
+    expect(unlimited).toEqual([])
+  })
+})
