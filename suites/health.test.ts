@@ -1,0 +1,74 @@
+// Health checks judged by what they do, not by what they say: each service's own health-check
+// command, run in a copy of its container that is alive but cannot serve, must fail. A check that
+// passes there would keep a broken service "healthy".
+import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { policy } from '../fixtures/policy.ts'
+import { docker } from '../helpers/docker.ts'
+import { testLabels } from '../helpers/labels.ts'
+import { stack } from '../helpers/stack.ts'
+
+interface Service {
+  image: string
+  env: Record<string, string>
+  command: string[]
+  test: string[]
+}
+
+/** What a service's running container was started with, and the health check it carries. */
+async function serviceOf(container: string): Promise<Service> {
+  const { stdout } = await docker(['inspect', '--format', '{{json .Config}}', container])
+  const config = JSON.parse(stdout) as {
+    Image: string
+    Env: string[]
+    Cmd: string[] | null
+    Healthcheck?: { Test?: string[] }
+  }
+  const env = Object.fromEntries(
+    config.Env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  )
+  return { image: config.Image, env, command: config.Cmd ?? [], test: config.Healthcheck?.Test ?? [] }
+}
+
+/** A copy of the service's container, with no network, alive but not serving (see policy.notServing). */
+async function notServing(name: string, service: Service): Promise<StartedTestContainer> {
+  const recipe = policy.notServing[name]
+  const copy = new GenericContainer(service.image)
+    .withEnvironment(service.env)
+    .withNetworkMode('none')
+    .withLabels(testLabels())
+  if (recipe === undefined) return copy.withEntrypoint(['sleep']).withCommand(['infinity']).start()
+  const started = await copy.withCommand(service.command).withWaitStrategy(Wait.forLogMessage(recipe.ready)).start()
+  const stopped = await started.exec([...recipe.then])
+  if (stopped.exitCode !== 0) throw new Error(`could not stop ${name} from serving: ${stopped.output}`)
+  return started
+}
+
+/** Runs a health check's test the way Docker does: CMD as given, CMD-SHELL through sh -c. */
+function healthCommand(test: readonly string[]): string[] {
+  const [kind = '', ...rest] = test
+  return kind === 'CMD-SHELL' ? ['sh', '-c', rest.join(' ')] : rest
+}
+
+describe('health checks', () => {
+  beforeEach(({ skip }) => {
+    if (stack().failure !== null) skip(`the stack did not come up: ${stack().failure ?? ''}`)
+  })
+
+  it('[HC-2] every health check fails where its service is alive but cannot serve', async () => {
+    const checked = stack().services.filter((name) => !policy.oneShot.includes(name))
+    const verdicts = await Promise.all(
+      checked.map(async (name) => {
+        const service = await serviceOf(stack().containers[name]?.[0] ?? '')
+        if (service.test.length === 0 || service.test[0] === 'NONE') return [name, 'has no health check'] as const
+        await using copy = await notServing(name, service)
+        const { exitCode } = await copy.exec(healthCommand(service.test))
+        return [
+          name,
+          exitCode === 0 ? `passes while not serving: ${service.test.slice(1).join(' ')}` : 'fails',
+        ] as const
+      }),
+    )
+    expect(Object.fromEntries(verdicts)).toEqual(Object.fromEntries(checked.map((name) => [name, 'fails'])))
+  })
+})
