@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config'
 import { disableRyukUnlessPresent } from './helpers/ryuk.ts'
+import { DisruptiveLast } from './helpers/sequencer.ts'
 
 // Before any test file loads testcontainers; the workers inherit this environment.
 disableRyukUnlessPresent()
@@ -7,6 +8,8 @@ disableRyukUnlessPresent()
 // No `retry` anywhere: a claim that failed once has failed. Only set-up retries against daemon races.
 export default defineConfig({
   test: {
+    // Only moves suites/disruptive/ last; every other project's order is vitest's own.
+    sequence: { sequencer: DisruptiveLast },
     projects: [
       {
         test: {
@@ -56,6 +59,9 @@ export default defineConfig({
           include: ['suites/**/*.test.ts'],
           exclude: ['suites/configuration.test.ts'],
           globalSetup: ['helpers/stack-setup.ts'],
+          // One file at a time, read-only suites first (the root sequencer): a disruptive suite
+          // never overlaps another.
+          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

@@ -24,6 +24,8 @@ export interface ClaimResult {
   tests: TestOutcome[]
   /** Why its failures are accepted, when it is waived. */
   waivers?: string[]
+  /** What its tests measured: times in ms, counts. */
+  figures?: Record<string, number>
 }
 
 export interface Summary {

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfig, ROOT, type Config } from '../helpers/config.ts'
 import { PreflightError } from '../helpers/errors.ts'
+import { readFigures } from '../helpers/figures.ts'
 import { ownerOf } from '../helpers/labels.ts'
 import { mask, maskingStream } from '../helpers/mask.ts'
 import { dockerVersions, preflight, type Preflight } from '../helpers/preflight.ts'
@@ -148,7 +149,11 @@ interface SummaryInput {
 }
 
 function writeSummary({ config, run, code, started, setup, outcomes, waivers, secrets }: SummaryInput): void {
-  const claims = summariseClaims(outcomes, waivers)
+  const figures = run.startsWith('bv-') ? readFigures(join(config.reportsDir, 'runs', run)) : {}
+  const claims = summariseClaims(outcomes, waivers).map((claim) => {
+    const measured = figures[claim.id]
+    return measured ? { ...claim, figures: measured } : claim
+  })
   const stale = staleWaivers(outcomes, waivers)
   for (const waiver of stale)
     say(`stale waiver: ${waiver.claim}${waiver.test ? ` (${waiver.test})` : ''} now holds; remove it`)

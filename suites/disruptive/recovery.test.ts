@@ -1,0 +1,127 @@
+// Disruptive: these stop and kill parts of the shared stack, so they run last and one at a time
+// (helpers/sequencer.ts), and each leaves every service healthy again, even when it fails.
+import { request } from 'undici'
+import { describe, expect, it } from 'vitest'
+import { docker } from '../../helpers/docker.ts'
+import { recordFigures } from '../../helpers/figures.ts'
+import { addressOf, containerOf, stack, stateOf } from '../../helpers/stack.ts'
+
+const elapsed = (since: number): number => Math.round(performance.now() - since)
+
+async function restartInfo(container: string): Promise<{ pid: number; restarts: number; startedAt: string }> {
+  const { stdout } = await docker([
+    'inspect',
+    '--format',
+    '{{.State.Pid}} {{.RestartCount}} {{.State.StartedAt}}',
+    container,
+  ])
+  const [pid = '0', restarts = '0', startedAt = ''] = stdout.trim().split(' ')
+  return { pid: Number(pid), restarts: Number(restarts), startedAt }
+}
+
+/** Waits until every long-running container of the stack is healthy again: the next test gets a whole stack. */
+async function wholeAgain(): Promise<void> {
+  const running = Object.values(stack().containers).flat()
+  await expect
+    .poll(
+      async () =>
+        (await Promise.all(running.map((id) => stateOf(id)))).filter(
+          (state) => state !== 'healthy' && state !== 'exited 0',
+        ),
+      {
+        timeout: 120_000,
+        interval: 500,
+        message: 'the stack did not return to healthy after the disruption',
+      },
+    )
+    .toEqual([])
+}
+
+describe('recovery', () => {
+  it('[HC-3] with postgres stopped the gateway answers 503 naming it and turns unhealthy; both recover when it is back, without a restart', async ({
+    skip,
+  }) => {
+    if (stack().failure !== null) skip(`the stack did not come up: ${stack().failure ?? ''}`)
+    const [gateway = ''] = stack().containers['api-gateway'] ?? []
+    const postgres = containerOf('postgres')
+    const health = `http://${await addressOf(gateway, 'frontend')}:3003/health`
+    const report = async () => {
+      const { statusCode, body } = await request(health, { headersTimeout: 5_000 })
+      return { statusCode, down: ((await body.json()) as { down: string[] }).down }
+    }
+    const before = await restartInfo(gateway)
+    await using _restore = {
+      [Symbol.asyncDispose]: async () => {
+        await docker(['start', postgres])
+        await wholeAgain()
+      },
+    }
+
+    const stopped = performance.now()
+    await docker(['stop', postgres])
+    await expect
+      .poll(report, { timeout: 30_000, interval: 100, message: 'the gateway never reported postgres down' })
+      .toEqual({ statusCode: 503, down: ['postgres'] })
+    const detectMs = elapsed(stopped)
+    await expect
+      .poll(() => stateOf(gateway), {
+        timeout: 60_000,
+        interval: 200,
+        message: 'Docker never marked the gateway unhealthy',
+      })
+      .toBe('unhealthy')
+    const unhealthyMs = elapsed(stopped)
+
+    const started = performance.now()
+    await docker(['start', postgres])
+    await expect
+      .poll(report, { timeout: 60_000, interval: 100, message: 'the gateway never reported postgres back' })
+      .toEqual({ statusCode: 200, down: [] })
+    const recoverMs = elapsed(started)
+    await expect
+      .poll(() => stateOf(gateway), {
+        timeout: 60_000,
+        interval: 200,
+        message: 'Docker never marked the gateway healthy again',
+      })
+      .toBe('healthy')
+    const healthyAgainMs = elapsed(started)
+
+    recordFigures('HC-3', { detectMs, unhealthyMs, recoverMs, healthyAgainMs })
+    const after = await restartInfo(gateway)
+    expect({ restarts: after.restarts, startedAt: after.startedAt }, 'the gateway was restarted to recover').toEqual({
+      restarts: before.restarts,
+      startedAt: before.startedAt,
+    })
+  })
+
+  it.for(['user-service', 'api-gateway'])(
+    '[HC-4] %s, its main process killed, is brought back by its restart policy and turns healthy',
+    async (service, { skip }) => {
+      if (stack().failure !== null) skip(`the stack did not come up: ${stack().failure ?? ''}`)
+      const [target = ''] = stack().containers[service] ?? []
+      await using _restore = { [Symbol.asyncDispose]: wholeAgain }
+      const before = await restartInfo(target)
+      // Killed from outside, as a crash or the kernel would: Docker's own stop would count as
+      // stopped by hand, and a restart policy rightly ignores that.
+      const killed = performance.now()
+      process.kill(before.pid, 'SIGKILL')
+      await expect
+        .poll(async () => (await restartInfo(target)).restarts, {
+          timeout: 30_000,
+          interval: 100,
+          message: `${service} was not restarted`,
+        })
+        .toBeGreaterThan(before.restarts)
+      const restartedMs = elapsed(killed)
+      await expect
+        .poll(() => stateOf(target), {
+          timeout: 90_000,
+          interval: 200,
+          message: `${service} did not turn healthy after its restart`,
+        })
+        .toBe('healthy')
+      recordFigures('HC-4', { [`${service}RestartedMs`]: restartedMs, [`${service}HealthyMs`]: elapsed(killed) })
+    },
+  )
+})
