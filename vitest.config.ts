@@ -59,6 +59,7 @@ export default defineConfig({
           include: ['suites/**/*.test.ts'],
           exclude: ['suites/configuration.test.ts'],
           globalSetup: ['helpers/stack-setup.ts'],
+          setupFiles: ['helpers/stack-evidence.ts'],
           // One file at a time, read-only suites first (the root sequencer): a disruptive suite
           // never overlaps another.
           fileParallelism: false,

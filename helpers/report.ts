@@ -16,6 +16,8 @@ export interface TestOutcome {
   name: string
   status: 'passed' | 'failed' | 'skipped'
   message?: string
+  /** Where the stack's logs and state were kept when it failed. */
+  evidence?: string
 }
 
 export interface ClaimResult {

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfig, ROOT, type Config } from '../helpers/config.ts'
 import { PreflightError } from '../helpers/errors.ts'
+import { evidenceFor } from '../helpers/evidence.ts'
 import { readFigures } from '../helpers/figures.ts'
 import { ownerOf } from '../helpers/labels.ts'
 import { mask, maskingStream } from '../helpers/mask.ts'
@@ -229,7 +230,10 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
   maskFile(junit, secrets)
   maskFile(results, secrets)
 
-  const live = readOutcomes(results)
+  const live = readOutcomes(results).map((outcome) => {
+    const evidence = outcome.status === 'failed' ? evidenceFor(run.runDir, outcome.name) : undefined
+    return evidence === undefined ? outcome : { ...outcome, evidence }
+  })
   const outcomes = [...configuration, ...live]
   // The gate is the outcomes, not vitest's exit code, so a waived failure does not fail it. A
   // vitest that failed without a failed test of its own to show for it (a crash) fails it all the
