@@ -31,9 +31,15 @@ describe('the run override', () => {
     expect(override.volumes).toEqual({ 'postgres-data': { labels } })
   })
 
-  it('shortens the interval of the health checks that exist, and only when asked', () => {
+  it('shortens the interval of the health checks that exist, only when asked, and keeps the declared grace', () => {
     expect(runOverride(model, labels, '1s')).toMatchObject({
-      services: { postgres: { healthcheck: { interval: '1s' } }, migrations: { labels }, legacy: { labels } },
+      services: {
+        // postgres declares 10 s × 5 retries; rabbitmq 30 s × 5 retries (longer than its 5 s start period).
+        postgres: { healthcheck: { interval: '1s', start_period: '50000ms' } },
+        rabbitmq: { healthcheck: { interval: '1s', start_period: '150000ms' } },
+        migrations: { labels },
+        legacy: { labels },
+      },
     })
     expect(JSON.stringify(runOverride(model, labels, null))).not.toContain('healthcheck')
     expect(JSON.stringify((runOverride(model, labels, '1s') as { services: object }).services)).not.toMatch(
@@ -44,7 +50,8 @@ describe('the run override', () => {
   it('budgets start-up by the slowest health check at its worst, plus a minute to create', () => {
     // rabbitmq as declared: 5 s start period + 6 probes × (30 s interval + 10 s timeout).
     expect(startupBudgetMs(model, null)).toBe(5_000 + 6 * 40_000 + 60_000)
-    expect(startupBudgetMs(model, '1s')).toBe(5_000 + 6 * 11_000 + 60_000)
+    // With 1 s probes it keeps its declared 150 s grace: 150 s + 6 × (1 s + 10 s).
+    expect(startupBudgetMs(model, '1s')).toBe(150_000 + 6 * 11_000 + 60_000)
   })
 })
 

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { policy } from '../fixtures/policy.ts'
 import { bundleServices } from '../fixtures/stack/services/bundle.ts'
-import { composeBuild, type ComposeModel } from './compose.ts'
+import { composeBuild, type ComposeHealthcheck, type ComposeModel } from './compose.ts'
 import type { Config } from './config.ts'
 import { ownerOf, runLabels } from './labels.ts'
 import type { Preflight } from './preflight.ts'
@@ -75,10 +75,21 @@ export function secretsOf(env: Readonly<Record<string, string | undefined>>): st
 }
 
 /**
+ * The start-up grace a health check declares: its start period, or its interval times its
+ * retries if that is longer, the time its failures take to make a container unhealthy.
+ */
+function declaredGraceMs(check: ComposeHealthcheck): number {
+  const interval = durationMs(check.interval ?? '30s')
+  return Math.max(durationMs(check.start_period ?? '0s'), interval * (check.retries ?? 3))
+}
+
+/**
  * The override this run adds on top of the stack's own files: the run's labels on every service,
  * network and volume (so the sweep finds them), and, unless asked for the declared timings, a
  * short health-check interval. Engine 20.10 has no start_interval: with the guide's 30 s interval
- * the first probe waits 30 s. The declared timings are checked from the configuration instead.
+ * the first probe waits 30 s. The shorter interval keeps the declared grace as a start period, so
+ * a slow start (initdb on a busy machine) is not called unhealthy sooner than declared; a success
+ * still counts at once. The declared timings are checked from the configuration instead.
  */
 export function runOverride(
   model: ComposeModel,
@@ -93,11 +104,12 @@ export function runOverride(
     )
   const services = Object.fromEntries(
     Object.entries(model.services).map(([name, service]) => {
-      const checked = service.healthcheck !== undefined && service.healthcheck.disable !== true
-      return [
-        name,
-        { labels, ...(checked && healthInterval !== null ? { healthcheck: { interval: healthInterval } } : {}) },
-      ]
+      const check = service.healthcheck
+      const fast =
+        check !== undefined && check.disable !== true && healthInterval !== null
+          ? { healthcheck: { interval: healthInterval, start_period: `${declaredGraceMs(check)}ms` } }
+          : {}
+      return [name, { labels, ...fast }]
     }),
   )
   return { services, networks: labelled(model.networks), volumes: labelled(model.volumes) }
@@ -109,7 +121,8 @@ export function startupBudgetMs(model: ComposeModel, healthInterval: string | nu
     if (check === undefined || check.disable === true) return 0
     const interval = durationMs(healthInterval ?? check.interval ?? '30s')
     const timeout = durationMs(check.timeout ?? '30s')
-    return durationMs(check.start_period ?? '0s') + ((check.retries ?? 3) + 1) * (interval + timeout)
+    const grace = healthInterval === null ? durationMs(check.start_period ?? '0s') : declaredGraceMs(check)
+    return grace + ((check.retries ?? 3) + 1) * (interval + timeout)
   })
   return Math.max(0, ...worst) + 60_000
 }

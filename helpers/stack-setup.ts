@@ -65,7 +65,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const startupMs = Math.round(performance.now() - start)
   console.log(`stack: ${run.runId} ${failure === null ? 'healthy' : 'failed'} after ${(startupMs / 1000).toFixed(1)} s`)
   // The time to healthy goes into the run's summary; the test workers get it through provide.
-  writeFileSync(join(run.runDir, 'startup.json'), JSON.stringify({ startupMs, healthy: failure === null }))
+  writeFileSync(join(run.runDir, 'startup.json'), JSON.stringify({ startupMs, failure }))
   project.provide('stack', {
     project: run.runId,
     services: run.services,

@@ -100,10 +100,18 @@ async function runVitest(args: string[], env: NodeJS.ProcessEnv, secrets: readon
   return state.interrupted ? 130 : code
 }
 
-/** How long the stack took to turn healthy, as the stack's global setup measured it, or null if it never started. */
-function readStartup(runDir: string): number | null {
+interface Startup {
+  startupMs: number | null
+  /** Why the stack did not come up, or null. */
+  failure: string | null
+}
+
+/** What the stack's global setup recorded of its start-up; nothing recorded means it never got that far. */
+function readStartup(runDir: string): Startup {
   const file = join(runDir, 'startup.json')
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { startupMs: number }).startupMs : null
+  if (!existsSync(file))
+    return { startupMs: null, failure: 'the stack was never brought up (the test run ended before its set-up)' }
+  return JSON.parse(readFileSync(file, 'utf8')) as Startup
 }
 
 function maskFile(file: string, secrets: readonly string[]): void {
@@ -230,7 +238,14 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
   maskFile(junit, secrets)
   maskFile(results, secrets)
 
-  const live = readOutcomes(results).map((outcome) => {
+  // A stack that did not come up fails the gate whatever suites ran: the tests that would have
+  // said so may have been filtered out, and every other test skips.
+  const startup = readStartup(run.runDir)
+  const startupOutcome: TestOutcome[] =
+    startup.failure === null || tested === 130
+      ? []
+      : [{ name: '[LC-1] the stack comes up', status: 'failed', message: startup.failure }]
+  const live = [...startupOutcome, ...readOutcomes(results)].map((outcome) => {
     const evidence = outcome.status === 'failed' ? evidenceFor(run.runDir, outcome.name) : undefined
     return evidence === undefined ? outcome : { ...outcome, evidence }
   })
@@ -241,7 +256,7 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
   const unexplained = tested !== 0 && !live.some((outcome) => outcome.status === 'failed')
   const code = tested === 130 ? 130 : refuted || unexplained || !gatePasses(outcomes, waivers) ? 1 : 0
   setup.healthInterval = run.healthInterval ?? 'as declared'
-  setup.startupMs = readStartup(run.runDir)
+  setup.startupMs = startup.startupMs
   writeSummary({ config, run: run.runId, code, started, setup, outcomes, waivers, secrets })
 
   if (run.keep && code !== 130) {
