@@ -1,13 +1,17 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node'
 
+/** suites/disruptive/ after every read-only suite, and suites/last/ after those. */
+const groupOf = (file: TestSpecification): number =>
+  file.moduleId.includes('/suites/last/') ? 2 : file.moduleId.includes('/suites/disruptive/') ? 1 : 0
+
 /**
- * Runs the stack's disruptive suites (suites/disruptive/: they stop, kill or restore services)
- * after every read-only one, so no read-only test meets a stack something else is breaking.
+ * Orders the stack's suites: read-only ones first, then the disruptive ones (they stop, kill or
+ * restore services), then the ones that judge the whole run (what the logs hold after the
+ * disruptions provoked every error path). Within a group, vitest's own order.
  */
 export class DisruptiveLast extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files)
-    const disruptive = (file: TestSpecification): boolean => file.moduleId.includes('/suites/disruptive/')
-    return [...sorted.filter((file) => !disruptive(file)), ...sorted.filter(disruptive)]
+    return [0, 1, 2].flatMap((group) => sorted.filter((file) => groupOf(file) === group))
   }
 }
