@@ -15,6 +15,8 @@ export interface Config {
   /** Health-check interval the live stack runs with, or null to run the declared one. */
   readonly healthInterval: string | null
   readonly reportsDir: string
+  /** The stack's committed waivers: waivers.json beside its first compose file, or BANYAN_WAIVERS. */
+  readonly waiversFile: string
 }
 
 export const ROOT = resolve(import.meta.dirname, '..')
@@ -62,5 +64,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     continueAfterStatic: flag(env, 'BANYAN_CONTINUE'),
     healthInterval: interval === 'declared' ? null : interval,
     reportsDir: resolve(cwd, env.BANYAN_REPORTS ?? join(ROOT, 'reports')),
+    waiversFile: resolve(cwd, env.BANYAN_WAIVERS ?? join(dirname(first), 'waivers.json')),
   }
 }

@@ -40,9 +40,9 @@ interface RunResult {
   waived?: number
 }
 
-/** The stack's committed waivers: waivers.json beside its first compose file, or BANYAN_WAIVERS. */
+/** The stack's committed waivers (Config.waiversFile); none when the file is not there. */
 function loadWaivers(config: Config): Waiver[] {
-  const file = process.env.BANYAN_WAIVERS ?? join(config.projectDirectory, 'waivers.json')
+  const file = config.waiversFile
   if (!existsSync(file)) return []
   try {
     return parseWaivers(readFileSync(file, 'utf8'), file)
