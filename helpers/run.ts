@@ -7,7 +7,7 @@ import { composeBuild, type ComposeHealthcheck, type ComposeModel } from './comp
 import type { Config } from './config.ts'
 import { ownerOf, runLabels } from './labels.ts'
 import type { Preflight } from './preflight.ts'
-import { durationMs } from './durations.ts'
+import { durationMs } from './units.ts'
 
 /** One run of the suite against one throwaway stack: what the CLI hands the test workers. */
 export interface RunContext {

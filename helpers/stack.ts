@@ -10,6 +10,12 @@ export function stack(): StackInfo {
   return inject('stack')
 }
 
+/** Skips a test that needs the stack when the stack did not come up: LC-1 says why; nothing else can be checked. */
+export function skipIfDown({ skip }: { skip: (note: string) => void }): void {
+  const failure = stack().failure
+  if (failure !== null) skip(`the stack did not come up: ${failure}`)
+}
+
 /** The run's credentials, as the CLI generated them for Compose. */
 export function credential(name: string): string {
   const value = process.env[name]
@@ -121,4 +127,16 @@ export async function canConnect(
       ? (await execIn(container, command)).exitCode
       : (await container.exec(command)).exitCode
   return exitCode === 0
+}
+
+/** A container's main process as the host sees it, how often Docker restarted it, and since when it runs. */
+export async function processOf(container: string): Promise<{ pid: number; restarts: number; startedAt: string }> {
+  const { stdout } = await docker([
+    'inspect',
+    '--format',
+    '{{.State.Pid}} {{.RestartCount}} {{.State.StartedAt}}',
+    container,
+  ])
+  const [pid = '0', restarts = '0', startedAt = ''] = stdout.trim().split(' ')
+  return { pid: Number(pid), restarts: Number(restarts), startedAt }
 }

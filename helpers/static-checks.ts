@@ -6,7 +6,7 @@ import { basename, join } from 'node:path'
 import type { policy as referencePolicy } from '../fixtures/policy.ts'
 import { composeConfig, type ComposeModel, type ComposeService } from './compose.ts'
 import type { Config } from './config.ts'
-import { durationMs } from './durations.ts'
+import { durationMs, memoryBytes } from './units.ts'
 
 export type Policy = typeof referencePolicy
 
@@ -68,13 +68,8 @@ function finding(
 const longRunning = (input: StaticInput): [string, ComposeService][] =>
   Object.entries(input.model.services).filter(([name]) => !input.policy.oneShot.includes(name))
 
-const UNITS: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 }
-const bytes = (memory: string): number => {
-  const match = /^(\d+(?:\.\d+)?)([KMG])?B?$/i.exec(memory)
-  return match ? Number(match[1]) * (UNITS[(match[2] ?? '').toUpperCase()] ?? 1) : Number.NaN
-}
 const showBytes = (value: string | undefined): string =>
-  value === undefined ? 'none' : `${(bytes(value) / 1024 ** 3).toFixed(bytes(value) >= 1024 ** 3 ? 0 : 2)}G`
+  value === undefined ? 'none' : `${(memoryBytes(value) / 1024 ** 3).toFixed(memoryBytes(value) >= 1024 ** 3 ? 0 : 2)}G`
 
 /** HC-1: every long-running service has a health check, with the guide's command and timings where it gives them. */
 export function checkHealthchecks(input: StaticInput): Finding[] {
@@ -140,7 +135,7 @@ export function checkResources(input: StaticInput): Finding[] {
       }
       if (
         wanted.memory !== undefined &&
-        (found?.memory === undefined || bytes(found.memory) !== bytes(wanted.memory))
+        (found?.memory === undefined || memoryBytes(found.memory) !== memoryBytes(wanted.memory))
       ) {
         findings.push(
           finding(input, 'RL-1', name, `deploy.resources.${kind}.memory`, wanted.memory, showBytes(found?.memory)),

@@ -8,3 +8,11 @@ export function durationMs(duration: string): number {
   }
   return parts.reduce((total, [, amount, unit]) => total + Number(amount) * (UNITS[unit ?? 's'] ?? 0), 0)
 }
+
+const BYTES: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 }
+
+/** Compose's memory notation ("2G", "512M", or bytes as Compose resolves them) in bytes; NaN for anything else. */
+export function memoryBytes(memory: string): number {
+  const match = /^(\d+(?:\.\d+)?)([KMG])?B?$/i.exec(memory)
+  return match ? Number(match[1]) * (BYTES[(match[2] ?? '').toUpperCase()] ?? 1) : Number.NaN
+}

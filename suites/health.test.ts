@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { policy } from '../fixtures/policy.ts'
 import { docker } from '../helpers/docker.ts'
 import { testLabels } from '../helpers/labels.ts'
-import { stack } from '../helpers/stack.ts'
+import { skipIfDown, stack } from '../helpers/stack.ts'
 
 interface Service {
   image: string
@@ -51,9 +51,7 @@ function healthCommand(test: readonly string[]): string[] {
 }
 
 describe('health checks', () => {
-  beforeEach(({ skip }) => {
-    if (stack().failure !== null) skip(`the stack did not come up: ${stack().failure ?? ''}`)
-  })
+  beforeEach(skipIfDown)
 
   it('[HC-2] every health check fails where its service is alive but cannot serve', async () => {
     const checked = stack().services.filter((name) => !policy.oneShot.includes(name))

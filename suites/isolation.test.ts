@@ -5,7 +5,7 @@ import type { StartedTestContainer } from 'testcontainers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { policy } from '../fixtures/policy.ts'
 import { docker } from '../helpers/docker.ts'
-import { addressOf, canConnect, containerOf, execIn, networkOf, probeOn, stack } from '../helpers/stack.ts'
+import { addressOf, canConnect, containerOf, execIn, networkOf, probeOn, skipIfDown, stack } from '../helpers/stack.ts'
 
 /** The backend services this stack runs, each with its backend address and the port it listens on. */
 async function backendTargets(): Promise<{ name: string; address: string; port: number }[]> {
@@ -39,9 +39,7 @@ async function publishedPorts(container: string): Promise<string[]> {
 }
 
 describe('network isolation', () => {
-  beforeEach(({ skip }) => {
-    if (stack().failure !== null) skip(`the stack did not come up: ${stack().failure ?? ''}`)
-  })
+  beforeEach(skipIfDown)
 
   it('[NI-1] frontend is a bridge network and backend an internal bridge network', async () => {
     const [frontend, backend] = await Promise.all([networkOf('frontend'), networkOf('backend')])

@@ -3,7 +3,8 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { policy, type Resources } from '../fixtures/policy.ts'
 import { docker } from '../helpers/docker.ts'
-import { stack } from '../helpers/stack.ts'
+import { skipIfDown, stack } from '../helpers/stack.ts'
+import { memoryBytes } from '../helpers/units.ts'
 
 interface Applied {
   memory: number
@@ -20,11 +21,8 @@ async function applied(container: string): Promise<Applied> {
   return { memory, nanoCpus, memoryReservation, cpuShares }
 }
 
-const GIB = 1024 ** 3
 const bytes = (memory: string | undefined): number | undefined =>
-  memory === undefined
-    ? undefined
-    : Number(/^(\d+)/.exec(memory)?.[1]) * ({ G: GIB, M: 1024 ** 2 }[memory.slice(-1)] ?? 1)
+  memory === undefined ? undefined : memoryBytes(memory)
 
 /** Each container of every service the guide's table names, with what it was given and what it runs with. */
 async function replicasOf(
@@ -49,9 +47,7 @@ async function replicasOf(
 }
 
 describe('resource limits', () => {
-  beforeEach(({ skip }) => {
-    if (stack().failure !== null) skip(`the stack did not come up: ${stack().failure ?? ''}`)
-  })
+  beforeEach(skipIfDown)
 
   it('[RL-2] every running container carries the guide’s memory and CPU limits and memory reservation', async () => {
     const { expected, found } = await replicasOf((_limits, _reservations, { memory, nanoCpus, memoryReservation }) => ({

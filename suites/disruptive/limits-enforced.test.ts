@@ -6,16 +6,21 @@ import { docker } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
 import { testLabels } from '../../helpers/labels.ts'
 import { redisReplies } from '../../helpers/probes.ts'
-import { addressOf, containerOf, credential, execIn, stack, stateOf } from '../../helpers/stack.ts'
+import {
+  addressOf,
+  containerOf,
+  credential,
+  execIn,
+  processOf,
+  skipIfDown,
+  stack,
+  stateOf,
+} from '../../helpers/stack.ts'
 
 const OOM_KILLS = ['sh', '-c', "awk '/^oom_kill /{print $2}' /sys/fs/cgroup/memory/memory.oom_control"]
 
 async function oomKills(container: string): Promise<number> {
   return Number((await execIn(container, OOM_KILLS)).stdout.trim())
-}
-
-async function mainProcess(container: string): Promise<string> {
-  return (await docker(['inspect', '--format', '{{.State.Pid}} {{.RestartCount}}', container])).stdout.trim()
 }
 
 /**
@@ -41,7 +46,7 @@ describe('limits enforced', () => {
   it('[RL-3] a process that allocates past redis’s memory limit is killed inside that container only, and redis keeps serving', async ({
     skip,
   }) => {
-    if (stack().failure !== null) skip(`the stack did not come up: ${stack().failure ?? ''}`)
+    skipIfDown({ skip })
     const redis = containerOf('redis')
     const others = Object.entries(stack().containers).flatMap(([service, ids]) =>
       service === 'redis' || service === 'migrations' ? [] : ids,
@@ -50,7 +55,7 @@ describe('limits enforced', () => {
     expect(limit, 'redis has no memory limit to hold (RL-4)').toBeGreaterThan(0)
     const [killsBefore, mainBefore, othersBefore] = [
       await oomKills(redis),
-      await mainProcess(redis),
+      await processOf(redis),
       await Promise.all(others.map(oomKills)),
     ]
 
@@ -63,7 +68,7 @@ describe('limits enforced', () => {
     expect({
       exitCode,
       oomKills: (await oomKills(redis)) - killsBefore,
-      mainProcess: await mainProcess(redis),
+      mainProcess: await processOf(redis),
       health: await stateOf(redis),
       serves: await redisReplies(endpoint, [['AUTH', credential('REDIS_PASSWORD')], ['PING']]),
       otherContainersOomKills: await Promise.all(others.map(oomKills)),

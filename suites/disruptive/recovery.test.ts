@@ -4,20 +4,9 @@ import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { docker } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
-import { addressOf, containerOf, stack, stateOf } from '../../helpers/stack.ts'
+import { addressOf, containerOf, processOf, skipIfDown, stack, stateOf } from '../../helpers/stack.ts'
 
 const elapsed = (since: number): number => Math.round(performance.now() - since)
-
-async function restartInfo(container: string): Promise<{ pid: number; restarts: number; startedAt: string }> {
-  const { stdout } = await docker([
-    'inspect',
-    '--format',
-    '{{.State.Pid}} {{.RestartCount}} {{.State.StartedAt}}',
-    container,
-  ])
-  const [pid = '0', restarts = '0', startedAt = ''] = stdout.trim().split(' ')
-  return { pid: Number(pid), restarts: Number(restarts), startedAt }
-}
 
 /** Waits until every long-running container of the stack is healthy again: the next test gets a whole stack. */
 async function wholeAgain(): Promise<void> {
@@ -41,7 +30,7 @@ describe('recovery', () => {
   it('[HC-3] with postgres stopped the gateway answers 503 naming it and turns unhealthy; both recover when it is back, without a restart', async ({
     skip,
   }) => {
-    if (stack().failure !== null) skip(`the stack did not come up: ${stack().failure ?? ''}`)
+    skipIfDown({ skip })
     const [gateway = ''] = stack().containers['api-gateway'] ?? []
     const postgres = containerOf('postgres')
     const health = `http://${await addressOf(gateway, 'frontend')}:3003/health`
@@ -49,7 +38,7 @@ describe('recovery', () => {
       const { statusCode, body } = await request(health, { headersTimeout: 5_000 })
       return { statusCode, down: ((await body.json()) as { down: string[] }).down }
     }
-    const before = await restartInfo(gateway)
+    const before = await processOf(gateway)
     await using _restore = {
       [Symbol.asyncDispose]: async () => {
         await docker(['start', postgres])
@@ -88,7 +77,7 @@ describe('recovery', () => {
     const healthyAgainMs = elapsed(started)
 
     recordFigures('HC-3', { detectMs, unhealthyMs, recoverMs, healthyAgainMs })
-    const after = await restartInfo(gateway)
+    const after = await processOf(gateway)
     expect({ restarts: after.restarts, startedAt: after.startedAt }, 'the gateway was restarted to recover').toEqual({
       restarts: before.restarts,
       startedAt: before.startedAt,
@@ -98,16 +87,16 @@ describe('recovery', () => {
   it.for(['user-service', 'api-gateway'])(
     '[HC-4] %s, its main process killed, is brought back by its restart policy and turns healthy',
     async (service, { skip }) => {
-      if (stack().failure !== null) skip(`the stack did not come up: ${stack().failure ?? ''}`)
+      skipIfDown({ skip })
       const [target = ''] = stack().containers[service] ?? []
       await using _restore = { [Symbol.asyncDispose]: wholeAgain }
-      const before = await restartInfo(target)
+      const before = await processOf(target)
       // Killed from outside, as a crash or the kernel would: Docker's own stop would count as
       // stopped by hand, and a restart policy rightly ignores that.
       const killed = performance.now()
       process.kill(before.pid, 'SIGKILL')
       await expect
-        .poll(async () => (await restartInfo(target)).restarts, {
+        .poll(async () => (await processOf(target)).restarts, {
           timeout: 30_000,
           interval: 100,
           message: `${service} was not restarted`,

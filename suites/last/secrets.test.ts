@@ -1,13 +1,13 @@
 // Runs last, after the disruptive suites have made every service log its errors.
 import { describe, expect, it } from 'vitest'
 import { docker } from '../../helpers/docker.ts'
-import { stack } from '../../helpers/stack.ts'
+import { skipIfDown, stack } from '../../helpers/stack.ts'
 
 const SECRETS = ['DATABASE_PASSWORD', 'RABBITMQ_PASSWORD', 'REDIS_PASSWORD', 'JWT_SECRET'] as const
 
 describe('secrets', () => {
   it('[CF-1] no container of the stack writes a credential to its log', async ({ skip }) => {
-    if (stack().failure !== null) skip(`the stack did not come up: ${stack().failure ?? ''}`)
+    skipIfDown({ skip })
     const secrets = SECRETS.flatMap((name) => (process.env[name] ? [[name, process.env[name]] as const] : []))
     expect(secrets.length, 'the run has no credentials to look for').toBe(SECRETS.length)
     const leaks = await Promise.all(
