@@ -1,8 +1,11 @@
-import { inject } from 'vitest'
+import { expect, inject } from 'vitest'
 import { GenericContainer, type StartedTestContainer } from 'testcontainers'
+import { policy } from '../fixtures/policy.ts'
+import { composeFileArgs } from './compose.ts'
 import { docker, type CommandResult } from './docker.ts'
 import { testLabels } from './labels.ts'
 import { amqpConnection, pgClient } from './probes.ts'
+import { runFromEnv } from './run.ts'
 import type { StackInfo } from './stack-setup.ts'
 
 /** The shared stack of this run, as the global setup provided it. */
@@ -139,4 +142,131 @@ export async function processOf(container: string): Promise<{ pid: number; resta
   ])
   const [pid = '0', restarts = '0', startedAt = ''] = stdout.trim().split(' ')
   return { pid: Number(pid), restarts: Number(restarts), startedAt }
+}
+
+/**
+ * Compose on the run's own project, as an operator would run it on theirs (`up -d --scale`,
+ * `restart`, `down`): the run's files and override, its credentials and images. Throws with
+ * Compose's own words when it fails.
+ */
+export async function compose(args: readonly string[], timeoutMs = 180_000): Promise<string> {
+  const run = runFromEnv()
+  const result = await docker(['compose', ...composeFileArgs(run), '-p', run.runId, ...args], {
+    env: { ...process.env, ...run.composeEnv },
+    timeoutMs,
+  })
+  if (result.exitCode !== 0) throw new Error(`docker compose ${args.join(' ')} failed: ${result.stderr.trim()}`)
+  return result.stdout
+}
+
+/** The running containers of a service now (stack().containers is what ran at start-up). */
+export async function replicasOf(service: string): Promise<string[]> {
+  const { stdout } = await docker([
+    'ps',
+    '--filter',
+    `label=com.docker.compose.project=${stack().project}`,
+    '--filter',
+    `label=com.docker.compose.service=${service}`,
+    '--format',
+    '{{.ID}}',
+  ])
+  return stdout.split('\n').filter(Boolean)
+}
+
+/**
+ * What the README says to do after the gateway's replicas change: nginx resolves the service
+ * name to its replicas when it starts or reloads, so it reloads. Waits until nginx answers again.
+ */
+export async function reloadNginx(): Promise<void> {
+  const nginx = containerOf('nginx')
+  // The reload is only done when the old workers, which still hold the old upstream, have exited.
+  const workers = async (): Promise<string[]> =>
+    (await execIn(nginx, ['sh', '-c', 'grep -l "worker process" /proc/[0-9]*/cmdline'])).stdout
+      .split('\n')
+      .filter(Boolean)
+  const before = await workers()
+  const reloaded = await execIn(nginx, ['nginx', '-s', 'reload'])
+  if (reloaded.exitCode !== 0) throw new Error(`nginx -s reload failed: ${reloaded.stderr.trim()}`)
+  await expect
+    .poll(
+      async () => {
+        const now = await workers()
+        return now.length > 0 && now.every((worker) => !before.includes(worker))
+      },
+      { timeout: 30_000, interval: 100, message: "nginx's old workers never exited after the reload" },
+    )
+    .toBe(true)
+}
+
+/**
+ * A service's running replicas by the name they answer with (the reference services say their
+ * hostname, X-Served-By), mapped to the replica's number in Compose: `api-gateway-2` is 2.
+ */
+export async function replicaNumbers(service: string): Promise<Record<string, number>> {
+  const ids = await replicasOf(service)
+  if (ids.length === 0) return {}
+  const format = '{{.Config.Hostname}} {{index .Config.Labels "com.docker.compose.container-number"}}'
+  const { stdout } = await docker(['inspect', '--format', format, ...ids])
+  return Object.fromEntries(
+    stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [hostname = '', number = '0'] = line.split(' ')
+        return [hostname, Number(number)]
+      }),
+  )
+}
+
+/**
+ * Waits until every container of the stack is healthy again (a one-shot one: exited 0), and each
+ * service runs as many as it did at start-up: the next test gets a whole stack. It looks at the
+ * containers there are now, not the start-up list, so a container replaced on the way is judged too.
+ */
+export async function wholeAgain(): Promise<void> {
+  const expected = Object.fromEntries(Object.entries(stack().containers).map(([name, ids]) => [name, ids.length]))
+  const now = async (): Promise<Record<string, string[]>> => {
+    const { stdout } = await docker([
+      'ps',
+      '-a',
+      '--filter',
+      `label=com.docker.compose.project=${stack().project}`,
+      '--format',
+      '{{.ID}} {{.Label "com.docker.compose.service"}}',
+    ])
+    const states: Record<string, string[]> = {}
+    for (const line of stdout.split('\n').filter(Boolean)) {
+      const [id = '', service = ''] = line.split(' ')
+      ;(states[service] ??= []).push(await stateOf(id))
+    }
+    return states
+  }
+  await expect
+    .poll(
+      async () =>
+        Object.entries(await now())
+          .filter(
+            ([service, states]) =>
+              states.length !== expected[service] ||
+              states.some((state) => state !== (policy.oneShot.includes(service) ? 'exited 0' : 'healthy')),
+          )
+          .map(([service, states]) => `${service}: ${states.join(', ')}`),
+      { timeout: 120_000, interval: 500, message: 'the stack did not return to healthy after the disruption' },
+    )
+    .toEqual([])
+}
+
+/**
+ * Kills a container's main process from outside, as a crash or the kernel would (Docker's own
+ * stop counts as stopped by hand, and a restart policy rightly ignores that). Returns what it
+ * killed. A container that is not running has pid 0, and kill(0) would kill this test's own
+ * process group: that is refused.
+ */
+export async function crash(
+  container: string,
+): Promise<{ pid: number; restarts: number; startedAt: string; killedAt: number }> {
+  const before = await processOf(container)
+  if (before.pid <= 0) throw new Error(`container ${container} is not running: nothing to kill`)
+  process.kill(before.pid, 'SIGKILL')
+  return { ...before, killedAt: performance.now() }
 }

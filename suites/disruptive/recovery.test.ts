@@ -4,27 +4,18 @@ import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { docker } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
-import { addressOf, containerOf, processOf, skipIfDown, stack, stateOf } from '../../helpers/stack.ts'
+import {
+  addressOf,
+  containerOf,
+  crash,
+  processOf,
+  skipIfDown,
+  stack,
+  stateOf,
+  wholeAgain,
+} from '../../helpers/stack.ts'
 
 const elapsed = (since: number): number => Math.round(performance.now() - since)
-
-/** Waits until every long-running container of the stack is healthy again: the next test gets a whole stack. */
-async function wholeAgain(): Promise<void> {
-  const running = Object.values(stack().containers).flat()
-  await expect
-    .poll(
-      async () =>
-        (await Promise.all(running.map((id) => stateOf(id)))).filter(
-          (state) => state !== 'healthy' && state !== 'exited 0',
-        ),
-      {
-        timeout: 120_000,
-        interval: 500,
-        message: 'the stack did not return to healthy after the disruption',
-      },
-    )
-    .toEqual([])
-}
 
 describe('recovery', () => {
   it('[HC-3] with postgres stopped the gateway answers 503 naming it and turns unhealthy; both recover when it is back, without a restart', async ({
@@ -90,11 +81,8 @@ describe('recovery', () => {
       skipIfDown({ skip })
       const [target = ''] = stack().containers[service] ?? []
       await using _restore = { [Symbol.asyncDispose]: wholeAgain }
-      const before = await processOf(target)
-      // Killed from outside, as a crash or the kernel would: Docker's own stop would count as
-      // stopped by hand, and a restart policy rightly ignores that.
-      const killed = performance.now()
-      process.kill(before.pid, 'SIGKILL')
+      const before = await crash(target)
+      const killed = before.killedAt
       await expect
         .poll(async () => (await processOf(target)).restarts, {
           timeout: 30_000,

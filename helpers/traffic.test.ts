@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest'
+import { evenSpread, failures, servedBy } from './traffic.ts'
+
+describe('evenSpread', () => {
+  it("gives Pearson's statistic and its p-value against an even split", () => {
+    // (10² + 10² + 0²) / 100 = 2 with 2 degrees of freedom: p = e^-1.
+    const spread = evenSpread([110, 90, 100])
+    expect(spread.statistic).toBeCloseTo(2, 10)
+    expect(spread.degreesOfFreedom).toBe(2)
+    expect(spread.pValue).toBeCloseTo(Math.exp(-1), 6)
+  })
+
+  it('counts a replica that served nothing', () => {
+    const spread = evenSpread([150, 150], 3)
+    expect(spread.degreesOfFreedom).toBe(2)
+    expect(spread.pValue).toBeLessThan(1e-6)
+  })
+})
+
+describe('servedBy and failures', () => {
+  it('count good replies by replica and keep the failures apart', () => {
+    const replies = [
+      { at: 0, status: 200, servedBy: 'a' },
+      { at: 1, status: 200, servedBy: 'b' },
+      { at: 2, status: 200, servedBy: 'a' },
+      { at: 3, status: 502, servedBy: null },
+      { at: 4, status: 0, servedBy: null, error: 'ECONNRESET' },
+    ]
+    expect(servedBy(replies)).toEqual({ a: 2, b: 1 })
+    expect(failures(replies).map(({ at }) => at)).toEqual([3, 4])
+  })
+})
