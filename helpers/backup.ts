@@ -1,0 +1,173 @@
+// Backups the way the guide takes them, restores into fresh PostgreSQL, and the comparison that
+// says whether a restore holds the data (BR-1..4).
+import { PostgreSqlContainer, type StartedPostgreSqlContainer } from '@testcontainers/postgresql'
+import { spawn } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
+import { pipeline } from 'node:stream/promises'
+import { createGzip } from 'node:zlib'
+import type pg from 'pg'
+import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers'
+import { docker } from './docker.ts'
+import { testLabels } from './labels.ts'
+import { pgClient } from './probes.ts'
+
+/** What a database holds, table by table: row counts and a checksum of the ordered rows. */
+export interface Fingerprint {
+  tables: Record<string, { rows: number; checksum: string }>
+  /** Each sequence's next value: a restore that sets it back would hand out taken keys. */
+  sequences: Record<string, number>
+}
+
+export async function fingerprint(client: pg.ClientBase): Promise<Fingerprint> {
+  const { rows: tables } = await client.query<{ name: string }>(
+    `SELECT table_name AS name FROM information_schema.tables
+     WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`,
+  )
+  const fingerprint: Fingerprint = { tables: {}, sequences: {} }
+  for (const { name } of tables) {
+    // Every column of every row, in one order whatever order the rows were stored in.
+    const { rows } = await client.query<{ rows: string; checksum: string | null }>(
+      `SELECT count(*) AS rows, md5(string_agg(t::text, E'\\n' ORDER BY t::text)) AS checksum FROM "${name}" t`,
+    )
+    fingerprint.tables[name] = { rows: Number(rows[0]?.rows ?? 0), checksum: rows[0]?.checksum ?? 'empty' }
+  }
+  const { rows: sequences } = await client.query<{ name: string }>(
+    `SELECT sequence_name AS name FROM information_schema.sequences WHERE sequence_schema = 'public' ORDER BY sequence_name`,
+  )
+  for (const { name } of sequences) {
+    const { rows } = await client.query<{ next: string }>(
+      `SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END AS next FROM "${name}"`,
+    )
+    fingerprint.sequences[name] = Number(rows[0]?.next ?? 0)
+  }
+  return fingerprint
+}
+
+/** What a restored database lacks or holds differently from its source, one line each; none when it is whole. */
+export function differences(source: Fingerprint, restored: Fingerprint): string[] {
+  const lines: string[] = []
+  for (const [name, table] of Object.entries(source.tables)) {
+    const copy = restored.tables[name]
+    if (copy === undefined) lines.push(`table ${name}: missing (${table.rows} rows in the source)`)
+    else if (copy.rows !== table.rows) lines.push(`table ${name}: ${copy.rows} rows, the source has ${table.rows}`)
+    else if (copy.checksum !== table.checksum) lines.push(`table ${name}: same ${table.rows} rows, different contents`)
+  }
+  for (const name of Object.keys(restored.tables).filter((name) => !(name in source.tables))) {
+    lines.push(`table ${name}: not in the source`)
+  }
+  for (const [name, next] of Object.entries(source.sequences)) {
+    const copy = restored.sequences[name]
+    if (copy === undefined) lines.push(`sequence ${name}: missing`)
+    else if (copy < next) lines.push(`sequence ${name}: would hand out ${copy}, the source is at ${next}`)
+  }
+  return lines
+}
+
+export interface Database {
+  user: string
+  password: string
+  database: string
+}
+
+/** The guide's backup: `docker exec <postgres> pg_dump -U <user> <database>`, its output as text. */
+export async function pgDump(container: string, db: Database, extra: readonly string[] = []): Promise<string> {
+  const { exitCode, stdout, stderr } = await docker(
+    ['exec', container, 'pg_dump', '-U', db.user, ...extra, db.database],
+    {
+      timeoutMs: 120_000,
+    },
+  )
+  if (exitCode !== 0) throw new Error(`pg_dump failed: ${stderr.trim()}`)
+  return stdout
+}
+
+/** The guide's nightly form: `docker exec <postgres> pg_dump ... | gzip > file`, streamed as the shell would. */
+export async function pgDumpGzipped(container: string, db: Database, file: string): Promise<void> {
+  const dump = spawn('docker', ['exec', container, 'pg_dump', '-U', db.user, db.database], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  dump.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const exited = new Promise<number | null>((resolve) => dump.on('close', resolve))
+  await pipeline(dump.stdout, createGzip(), createWriteStream(file))
+  const code = await exited
+  if (code !== 0) throw new Error(`pg_dump failed (exit ${code}): ${stderr.trim()}`)
+}
+
+/** A fresh, empty PostgreSQL of the stack's own image, with the same role, as a restore target. */
+export async function freshPostgres(image: string, db: Database): Promise<StartedPostgreSqlContainer> {
+  return new PostgreSqlContainer(image)
+    .withDatabase(db.database)
+    .withUsername(db.user)
+    .withPassword(db.password)
+    .withLabels(testLabels())
+    .start()
+}
+
+/** Plays a plain SQL dump into a database with psql, stopping at the first error. */
+export async function restoreSql(container: StartedTestContainer, db: Database, sql: string): Promise<void> {
+  await container.copyContentToContainer([{ content: sql, target: '/tmp/restore.sql' }])
+  const { exitCode, output } = await container.exec([
+    'psql',
+    '-q',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-U',
+    db.user,
+    '-d',
+    db.database,
+    '-f',
+    '/tmp/restore.sql',
+  ])
+  if (exitCode !== 0) throw new Error(`the restore failed: ${output.trim().split('\n').slice(-3).join(' | ')}`)
+}
+
+/** A client of a started PostgreSQL, from this machine through its mapped port. */
+export function clientOf(container: StartedTestContainer, db: Database): ReturnType<typeof pgClient> {
+  return pgClient({ host: container.getHost(), port: container.getMappedPort(5432), ...db })
+}
+
+/**
+ * The guide's volume backup and restore, with the suite's tools image for alpine:
+ * `docker run --rm -v <volume>:/data -v <dir>:/backup <image> tar czf /backup/<file> /data`, and
+ * `tar xzf /backup/<file> -C /` into a volume. Labelled, so the sweep finds one an interrupt left.
+ */
+export async function tarVolume(
+  tools: string,
+  volume: string,
+  dir: string,
+  file: string,
+  direction: 'backup' | 'restore',
+): Promise<void> {
+  const tar =
+    direction === 'backup' ? ['tar', 'czf', `/backup/${file}`, '/data'] : ['tar', 'xzf', `/backup/${file}`, '-C', '/']
+  const labels = Object.entries(testLabels()).flatMap(([key, value]) => ['--label', `${key}=${value}`])
+  const { exitCode, stderr } = await docker(
+    ['run', '--rm', ...labels, '-v', `${volume}:/data`, '-v', `${dir}:/backup`, tools, ...tar],
+    { timeoutMs: 120_000 },
+  )
+  if (exitCode !== 0) throw new Error(`tar ${direction} of ${volume} failed: ${stderr.trim()}`)
+}
+
+/** A new, empty named volume, labelled with the run. */
+export async function newVolume(name: string, extraLabels: Record<string, string> = {}): Promise<string> {
+  const labels = Object.entries({ ...testLabels(), ...extraLabels }).flatMap(([key, value]) => [
+    '--label',
+    `${key}=${value}`,
+  ])
+  const { exitCode, stderr } = await docker(['volume', 'create', ...labels, name])
+  if (exitCode !== 0) throw new Error(`could not create volume ${name}: ${stderr.trim()}`)
+  return name
+}
+
+/** PostgreSQL started on an existing data volume (a restored one), waiting until it accepts connections. */
+export async function postgresOnVolume(image: string, volume: string, db: Database): Promise<StartedTestContainer> {
+  return new GenericContainer(image)
+    .withBindMounts([{ source: volume, target: '/var/lib/postgresql/data' }])
+    .withEnvironment({ POSTGRES_PASSWORD: db.password })
+    .withExposedPorts(5432)
+    .withLabels(testLabels())
+    .withWaitStrategy(Wait.forSuccessfulCommand(`pg_isready -h localhost -U ${db.user} -d ${db.database}`))
+    .withStartupTimeout(60_000)
+    .start()
+}

@@ -1,0 +1,68 @@
+// Writes through the API, as clients make them: each a user created through nginx, numbered, so
+// what a backup or a restore lost can be counted write by write (BR-1..4).
+import { request } from 'undici'
+
+export interface Write {
+  /** The write's number: its user is named `w-<seq>`. */
+  seq: number
+  /** When the client sent it and when the API acknowledged it (201), in performance.now() ms. */
+  sentAt: number
+  ackedAt: number | null
+  status: number
+}
+
+export const writeName = (seq: number): string => `w-${seq}`
+export const seqOf = (name: string): number | null => {
+  const match = /^w-(\d+)$/.exec(name)
+  return match === null ? null : Number(match[1])
+}
+
+async function createUser(base: string, authorization: string, seq: number): Promise<Write> {
+  const sentAt = performance.now()
+  try {
+    const { statusCode, body } = await request(`${base}/api/users`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: writeName(seq), email: `${writeName(seq)}@example.test` }),
+      headersTimeout: 10_000,
+    })
+    await body.dump()
+    return { seq, sentAt, ackedAt: statusCode === 201 ? performance.now() : null, status: statusCode }
+  } catch {
+    return { seq, sentAt, ackedAt: null, status: 0 }
+  }
+}
+
+/**
+ * Writers that keep creating users, `concurrency` at a time, numbering them from `firstSeq`,
+ * until stopped (or until `total` were sent); stop() returns every write.
+ */
+export function writers(
+  base: string,
+  authorization: string,
+  { concurrency, total = Infinity, firstSeq = 1 }: { concurrency: number; total?: number; firstSeq?: number },
+): { writes: readonly Write[]; stop: () => Promise<Write[]>; done: Promise<Write[]> } {
+  const writes: Write[] = []
+  let next = firstSeq
+  let running = true
+  const done = Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (running && next < firstSeq + total) {
+        const seq = next
+        next += 1
+        writes.push(await createUser(base, authorization, seq))
+      }
+    }),
+  ).then(() => writes)
+  return {
+    writes,
+    done,
+    stop: async () => {
+      running = false
+      return done
+    },
+  }
+}
+
+/** The acknowledged writes, by number. */
+export const acknowledged = (writes: readonly Write[]): Write[] => writes.filter((write) => write.ackedAt !== null)
