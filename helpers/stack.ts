@@ -33,6 +33,12 @@ export function containerOf(service: string): string {
   return ids[0] ?? ''
 }
 
+/** The one running container of a service now: the drill or a scale may have replaced the one of start-up. */
+async function runningContainerOf(service: string): Promise<string> {
+  const [container = containerOf(service)] = await replicasOf(service)
+  return container
+}
+
 /** A container's address on one of the stack's networks (by its name in the compose file). */
 export async function addressOf(container: string, network: string): Promise<string> {
   const format = `{{range $name, $net := .NetworkSettings.Networks}}{{$name}}={{$net.IPAddress}} {{end}}`
@@ -56,7 +62,7 @@ export async function stateOf(container: string): Promise<string> {
 
 /** The address on this machine where a service publishes a container port (nginx's 80, say). */
 export async function publishedAddress(service: string, port: number): Promise<string> {
-  const { stdout } = await docker(['port', containerOf(service), String(port)])
+  const { stdout } = await docker(['port', await runningContainerOf(service), String(port)])
   const published = /:(\d+)$/m.exec(stdout.trim())?.[1]
   if (published === undefined) throw new Error(`${service} publishes no host port for ${port}: ${stdout.trim()}`)
   return `127.0.0.1:${published}`
@@ -65,7 +71,7 @@ export async function publishedAddress(service: string, port: number): Promise<s
 /** The stack's event store, as the run's database user, from this machine over the backend network. */
 export async function stackDatabase(): ReturnType<typeof pgClient> {
   return pgClient({
-    host: await addressOf(containerOf('postgres'), 'backend'),
+    host: await addressOf(await runningContainerOf('postgres'), 'backend'),
     port: 5432,
     user: credential('DATABASE_USER'),
     password: credential('DATABASE_PASSWORD'),
@@ -75,7 +81,7 @@ export async function stackDatabase(): ReturnType<typeof pgClient> {
 
 /** The stack's broker, as the run's RabbitMQ user. */
 export async function stackBroker(): ReturnType<typeof amqpConnection> {
-  const host = await addressOf(containerOf('rabbitmq'), 'backend')
+  const host = await addressOf(await runningContainerOf('rabbitmq'), 'backend')
   return amqpConnection(`amqp://${credential('RABBITMQ_USER')}:${credential('RABBITMQ_PASSWORD')}@${host}:5672`)
 }
 

@@ -1,0 +1,38 @@
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { writeDrillReport, type DrillReport } from './drill-report.ts'
+
+const drill = (startedAt: string, rtoMs: number, passed = true): DrillReport => ({
+  runId: 'bv-test',
+  startedAt,
+  passed,
+  rtoMs,
+  rpoLostWrites: passed ? 0 : 3,
+  writesAfterBackupPoint: 12,
+  exposureMs: 900,
+  writesAcknowledged: 300,
+  wallMs: 25_000,
+  steps: [{ name: 'back up the database', command: 'pg_dump | gzip', ms: 200 }],
+  failures: passed ? [] : ['3 writes acknowledged before the backup point are missing'],
+})
+
+describe('the drill report', () => {
+  it('writes JSON and a Markdown page, and keeps every drill in a history shown as a trend', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drill-'))
+    writeDrillReport(dir, drill('2026-11-26T02:00:00.000Z', 14_000))
+    const page = writeDrillReport(dir, drill('2026-11-27T02:00:00.000Z', 16_500, false))
+    const markdown = readFileSync(page, 'utf8')
+    expect(markdown).toContain('# Disaster-recovery drill 2026-11-27T02:00:00.000Z: FAILED')
+    expect(markdown).toContain('**RTO** 16.5 s')
+    expect(markdown).toContain('- 3 writes acknowledged before the backup point are missing')
+    // A pipe in a command would end its table cell.
+    expect(markdown).toContain('`pg_dump \\| gzip`')
+    expect(markdown).toContain('| 2026-11-26T02:00:00.000Z | passed | 14.0 s | 0 |')
+    const history = readFileSync(join(dir, 'history.jsonl'), 'utf8').trim().split('\n')
+    expect(history).toHaveLength(2)
+    const json = JSON.parse(readFileSync(page.replace(/\.md$/, '.json'), 'utf8')) as DrillReport
+    expect(json.rpoLostWrites).toBe(3)
+  })
+})

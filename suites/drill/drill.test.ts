@@ -1,0 +1,239 @@
+// The disaster-recovery drill (BR-4): the guide's procedure end to end on the run's throwaway
+// stack, under steady writes. It destroys the stack (`down -v`) and brings it back, so it runs
+// after every other suite (helpers/sequencer.ts); `pnpm drill` runs it alone, as a nightly job.
+//
+// The guide's steps: 1. stop services (docker compose down), 2. restore volumes from backup,
+// 3. restore the database from the SQL dump, 4. docker compose up -d, 5. check health. Its backups:
+// the nightly gzipped pg_dump, and a tar of each volume. The drill restores the database from the
+// dump and the other volumes from their tars: a tar of a running PostgreSQL's volume is not a
+// backup (the BR-3 control shows it), and restoring both into one database would collide.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { request } from 'undici'
+import { describe, expect, it } from 'vitest'
+import { pgDumpGzipped, tarVolume, newVolume, type Database } from '../../helpers/backup.ts'
+import { docker } from '../../helpers/docker.ts'
+import { writeDrillReport, type DrillReport, type DrillStep } from '../../helpers/drill-report.ts'
+import { recordFigures } from '../../helpers/figures.ts'
+import { runFromEnv } from '../../helpers/run.ts'
+import {
+  compose,
+  credential,
+  publishedAddress,
+  replicasOf,
+  skipIfDown,
+  stack,
+  stackDatabase,
+} from '../../helpers/stack.ts'
+import { bearer } from '../../helpers/tokens.ts'
+import { acknowledged, seqOf, writers, type Write } from '../../helpers/writes.ts'
+
+const FIRST_SEQ = 5_000_000
+
+/** The stack's named volumes now, by their name in the compose file, with the one postgres keeps its data in. */
+async function volumes(): Promise<{ byName: Record<string, string>; postgres: string }> {
+  const { stdout } = await docker([
+    'volume',
+    'ls',
+    '--filter',
+    `label=com.docker.compose.project=${stack().project}`,
+    '--format',
+    '{{.Name}} {{.Label "com.docker.compose.volume"}}',
+  ])
+  const byName = Object.fromEntries(
+    stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [docker = '', name = ''] = line.split(' ')
+        return [name, docker]
+      }),
+  )
+  const [postgres = ''] = await replicasOf('postgres')
+  const mount = await docker([
+    'inspect',
+    '--format',
+    '{{range .Mounts}}{{if eq .Destination "/var/lib/postgresql/data"}}{{.Name}}{{end}}{{end}}',
+    postgres,
+  ])
+  return { byName, postgres: mount.stdout.trim() }
+}
+
+describe('disaster recovery', () => {
+  it(
+    '[BR-4] the recovery procedure ends with a healthy stack that holds every write acknowledged before the backup; RTO and RPO measured',
+    { timeout: 600_000 },
+    async ({ skip }) => {
+      skipIfDown({ skip })
+      const run = runFromEnv()
+      const wallStarted = performance.now()
+      const startedAt = new Date().toISOString()
+      const steps: DrillStep[] = []
+      const step = async <T>(
+        name: string,
+        command: string,
+        action: () => Promise<T>,
+        note?: (result: T) => string,
+      ): Promise<T> => {
+        const started = performance.now()
+        const result = await action()
+        steps.push({
+          name,
+          command,
+          ms: Math.round(performance.now() - started),
+          ...(note ? { note: note(result) } : {}),
+        })
+        return result
+      }
+      const db: Database = {
+        user: credential('DATABASE_USER'),
+        password: credential('DATABASE_PASSWORD'),
+        database: credential('DATABASE_NAME'),
+      }
+      const dir = mkdtempSync(join(tmpdir(), 'banyan-drill-'))
+      await using _files = { [Symbol.asyncDispose]: async () => rmSync(dir, { recursive: true, force: true }) }
+      const token = await bearer(credential('JWT_SECRET'))
+
+      // Steady writes through nginx, each numbered, until the disaster.
+      const load = writers(`http://${await publishedAddress('nginx', 80)}`, token, {
+        concurrency: 4,
+        firstSeq: FIRST_SEQ,
+      })
+      await expect
+        .poll(() => acknowledged(load.writes).length, {
+          timeout: 30_000,
+          message: 'the writers got no acknowledgement',
+        })
+        .toBeGreaterThan(200)
+
+      // Backups, as the guide takes them. pg_dump reads one snapshot taken as it starts: that is
+      // the backup point, and every write acknowledged before it must come back.
+      const [postgres = ''] = await replicasOf('postgres')
+      const backupPoint = performance.now()
+      await step(
+        'back up the database',
+        'docker exec <postgres> pg_dump -U $DATABASE_USER eventstore | gzip > eventstore.sql.gz',
+        () => pgDumpGzipped(postgres, db, join(dir, 'eventstore.sql.gz')),
+      )
+      const { byName, postgres: postgresVolume } = await volumes()
+      const others = Object.entries(byName).filter(([, volume]) => volume !== postgresVolume)
+      await step(
+        'back up the volumes',
+        'docker run --rm -v <volume>:/data -v $(pwd):/backup <tools> tar czf /backup/<volume>.tar.gz /data',
+        async () =>
+          (
+            await Promise.all(
+              others.map(([name, volume]) =>
+                tarVolume(credential('TOOLS_IMAGE'), volume, dir, `${name}.tar.gz`, 'backup'),
+              ),
+            )
+          ).flat(),
+        // The guide copies volumes of running services: tar says so when a file changed under it.
+        (changed) =>
+          others.map(([name]) => name).join(', ') +
+          (changed.length > 0 ? `; tar exited 1: ${changed.length} files changed while it read them` : ''),
+      )
+
+      // The disaster: everything gone, volumes too. The writes in flight until then are the ones
+      // a backup taken at the backup point cannot hold.
+      const disaster = performance.now()
+      const writes: Write[] = await load.stop()
+      await step('disaster', 'docker compose down -v', () => compose(['down', '-v'], 120_000))
+
+      // Recovery: the RTO runs from here until the stack is healthy and serving.
+      const recovery = performance.now()
+      await step(
+        'restore the volumes',
+        'docker volume create <volume>; docker run --rm -v <volume>:/data -v $(pwd):/backup <tools> tar xzf /backup/<volume>.tar.gz -C /',
+        () =>
+          Promise.all(
+            others.map(async ([name, volume]) => {
+              // Labelled as Compose labels its own, so `up` adopts it rather than warn it was made by hand.
+              await newVolume(volume, {
+                'com.docker.compose.project': stack().project,
+                'com.docker.compose.volume': name,
+              })
+              await tarVolume(credential('TOOLS_IMAGE'), volume, dir, `${name}.tar.gz`, 'restore')
+            }),
+          ),
+      )
+      await step('start the database', 'docker compose up -d --wait postgres', () =>
+        compose(['up', '-d', '--wait', 'postgres']),
+      )
+      await step(
+        'restore the database',
+        'gunzip -c eventstore.sql.gz | docker exec -i <postgres> psql -v ON_ERROR_STOP=1 -U $DATABASE_USER eventstore',
+        async () => {
+          const [fresh = ''] = await replicasOf('postgres')
+          const sql = gunzipSync(readFileSync(join(dir, 'eventstore.sql.gz'))).toString('utf8')
+          const restored = await docker(
+            ['exec', '-i', fresh, 'psql', '-q', '-v', 'ON_ERROR_STOP=1', '-U', db.user, '-d', db.database],
+            { input: sql, timeoutMs: 120_000 },
+          )
+          if (restored.exitCode !== 0)
+            throw new Error(`psql failed: ${restored.stderr.trim().split('\n').slice(-2).join(' | ')}`)
+        },
+      )
+      await step('start the services', 'docker compose up -d --wait', () => compose(['up', '-d', '--wait'], 300_000))
+      const serving = await step(
+        'check health and traffic',
+        'docker compose ps; GET /api/echo through nginx',
+        async () => {
+          const nginx = `http://${await publishedAddress('nginx', 80)}`
+          const { statusCode, body } = await request(`${nginx}/api/echo`)
+          await body.dump()
+          return statusCode
+        },
+        (status) => `nginx answered ${status}`,
+      )
+      const rtoMs = Math.round(performance.now() - recovery)
+
+      // What came back: every numbered write the restored event store holds.
+      await using client = await stackDatabase()
+      const { rows } = await client.query<{ name: string }>(
+        "SELECT data->>'name' AS name FROM events WHERE data->>'name' LIKE 'w-%'",
+      )
+      const held = new Set(
+        rows.map(({ name }) => seqOf(name)).filter((seq): seq is number => seq !== null && seq >= FIRST_SEQ),
+      )
+      const acked = acknowledged(writes)
+      const beforeBackup = acked.filter((write) => (write.ackedAt ?? Infinity) < backupPoint)
+      const lost = beforeBackup.filter((write) => !held.has(write.seq))
+      const afterBackup = acked.filter((write) => (write.ackedAt ?? 0) >= backupPoint)
+
+      const failures = [
+        ...(serving === 200 ? [] : [`nginx answered ${serving} after the recovery`]),
+        ...(lost.length === 0
+          ? []
+          : [`${lost.length} writes acknowledged before the backup point are missing (first: w-${lost[0]?.seq})`]),
+      ]
+      const report: DrillReport = {
+        runId: run.runId,
+        startedAt,
+        passed: failures.length === 0,
+        rtoMs,
+        rpoLostWrites: lost.length,
+        writesAfterBackupPoint: afterBackup.length,
+        exposureMs: Math.round(disaster - backupPoint),
+        writesAcknowledged: acked.length,
+        wallMs: Math.round(performance.now() - wallStarted),
+        steps,
+        failures,
+      }
+      // Beside the summary, not inside the run's folder: the history outlives every run.
+      const page = writeDrillReport(join(dirname(dirname(run.runDir)), 'drill'), report)
+      console.info(`drill report: ${page}`)
+      recordFigures('BR-4', {
+        rtoMs,
+        rpoLostWrites: lost.length,
+        writesAfterBackupPoint: afterBackup.length,
+        exposureMs: report.exposureMs,
+        writesAcknowledged: acked.length,
+        drillWallMs: report.wallMs,
+      })
+      expect(failures).toEqual([])
+    },
+  )
+})
