@@ -44,7 +44,8 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
   let token: string
   let db: Database
   let source: Fingerprint
-  let dir: string
+  // Made first, so the files are removed however the set-up ends.
+  const dir = mkdtempSync(join(tmpdir(), 'banyan-backup-'))
   const image = (): string => credential('POSTGRES_IMAGE')
 
   beforeAll(async () => {
@@ -60,10 +61,9 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
     expect(acknowledged(writes).length, 'the known data was not all written').toBe(USERS)
     await using client = await stackDatabase()
     source = await fingerprint(client)
-    dir = mkdtempSync(join(tmpdir(), 'banyan-backup-'))
   }, 180_000)
   afterAll(() => {
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+    rmSync(dir, { recursive: true, force: true })
   })
   beforeEach(skipIfDown)
 
