@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from 'testcontainers'
 import type { TestProject } from 'vitest/node'
 import { docker } from './docker.ts'
+import { watchHealth, type HealthyTimes } from './health-events.ts'
 import { runFromEnv, secretsOf } from './run.ts'
 import { ExplainedWait } from './wait.ts'
 
@@ -16,6 +17,8 @@ export interface StackInfo {
   /** Container ids of each running service, by service name. */
   readonly containers: Readonly<Record<string, readonly string[]>>
   readonly startupMs: number
+  /** Milliseconds from each container's start to its first healthy, by service (HC-1). */
+  readonly healthyMs: HealthyTimes
   readonly healthInterval: string | null
   /** Why the stack did not come up, or null. The LC-1 test reports it; the others skip. */
   readonly failure: string | null
@@ -52,6 +55,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   console.log(`stack: bringing up ${run.runId} (budget ${Math.round(run.startupBudgetMs / 1000)} s)`)
   let environment: StartedDockerComposeEnvironment | null = null
   let failure: string | null = null
+  const health = watchHealth(run.runId)
   try {
     environment = await new DockerComposeEnvironment(run.projectDirectory, [...run.composeFiles])
       .withProjectName(run.runId)
@@ -63,6 +67,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     failure = error instanceof Error ? error.message : String(error)
   }
   const startupMs = Math.round(performance.now() - start)
+  const healthyMs = await health.stop()
   console.log(`stack: ${run.runId} ${failure === null ? 'healthy' : 'failed'} after ${(startupMs / 1000).toFixed(1)} s`)
   // The time to healthy goes into the run's summary; the test workers get it through provide.
   writeFileSync(join(run.runDir, 'startup.json'), JSON.stringify({ startupMs, failure }))
@@ -71,6 +76,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     services: run.services,
     containers: await containersOf(run.runId),
     startupMs,
+    healthyMs,
     healthInterval: run.healthInterval,
     failure,
   })

@@ -1,0 +1,65 @@
+// How long each container took from start to healthy, from Docker's own event stream: the first
+// `start` and the first `health_status: healthy` of each container, to the nanosecond. Polling
+// inspect would miss it (its health log keeps five probes), and the events buffer of the engine
+// only reaches back a few hundred events; the stream, opened before the stack starts, sees all.
+import { spawn } from 'node:child_process'
+
+interface DockerEvent {
+  id: string
+  Action: string
+  timeNano: number
+  Actor: { Attributes: Record<string, string> }
+}
+
+/** Milliseconds from start to healthy, by service (one per container, in the order they turned healthy). */
+export type HealthyTimes = Record<string, number[]>
+
+export function healthyTimes(events: readonly DockerEvent[]): HealthyTimes {
+  const started = new Map<string, number>()
+  const healthy = new Set<string>()
+  const times: HealthyTimes = {}
+  for (const event of events) {
+    if (event.Action === 'start' && !started.has(event.id)) started.set(event.id, event.timeNano)
+    if (event.Action === 'health_status: healthy' && !healthy.has(event.id)) {
+      const start = started.get(event.id)
+      if (start === undefined) continue
+      healthy.add(event.id)
+      const service = event.Actor.Attributes['com.docker.compose.service'] ?? event.id.slice(0, 12)
+      ;(times[service] ??= []).push(Math.round((event.timeNano - start) / 1e6))
+    }
+  }
+  return times
+}
+
+/** Watches a Compose project's containers start and turn healthy, until stop() is called. */
+export function watchHealth(project: string): { stop: () => Promise<HealthyTimes> } {
+  const child = spawn(
+    'docker',
+    [
+      'events',
+      '--filter',
+      `label=com.docker.compose.project=${project}`,
+      '--filter',
+      'event=start',
+      '--filter',
+      'event=health_status',
+      '--format',
+      '{{json .}}',
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  )
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()))
+  return {
+    stop: async () => {
+      child.kill()
+      await closed
+      const events = output
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as DockerEvent)
+      return healthyTimes(events)
+    },
+  }
+}
