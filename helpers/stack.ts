@@ -276,3 +276,18 @@ export async function crash(
   process.kill(before.pid, 'SIGKILL')
   return { ...before, killedAt: performance.now() }
 }
+
+/** The named volume a service keeps its data in (its path in policy.stateful), by its Docker name, as it runs now. */
+export async function dataVolumeOf(service: string): Promise<string> {
+  const path = policy.stateful[service]
+  if (path === undefined) throw new Error(`policy.stateful names no data path for ${service}`)
+  const { stdout } = await docker([
+    'inspect',
+    '--format',
+    `{{range .Mounts}}{{if eq .Destination "${path}"}}{{.Name}}{{end}}{{end}}`,
+    await runningContainerOf(service),
+  ])
+  const volume = stdout.trim()
+  if (volume === '') throw new Error(`${service} keeps no named volume at ${path}`)
+  return volume
+}

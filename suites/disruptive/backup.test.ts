@@ -26,6 +26,7 @@ import { recordFigures } from '../../helpers/figures.ts'
 import {
   compose,
   containerOf,
+  dataVolumeOf,
   credential,
   publishedAddress,
   skipIfDown,
@@ -97,17 +98,6 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
     recordFigures('BR-2', { gzippedBytes: statSync(file).size, dumpBytes: Buffer.byteLength(sql) })
   })
 
-  /** The stack's postgres data volume, by its Docker name. */
-  async function dataVolume(): Promise<string> {
-    const { stdout } = await docker([
-      'inspect',
-      '--format',
-      '{{range .Mounts}}{{if eq .Destination "/var/lib/postgresql/data"}}{{.Name}}{{end}}{{end}}',
-      containerOf('postgres'),
-    ])
-    return stdout.trim()
-  }
-
   /** Restores a volume tar into a new volume, starts PostgreSQL on it and says what it lacks. */
   async function volumeRestoreDifferences(file: string, against: Fingerprint): Promise<string[]> {
     const restored = await newVolume(`${stack().project}-restored-${randomBytes(3).toString('hex')}`)
@@ -134,7 +124,13 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
     // files on the volume are a clean shutdown's (the next test shows what a running one gives).
     await compose(['stop', 'postgres'])
     expect(
-      await tarVolume(credential('TOOLS_IMAGE'), await dataVolume(), dir, 'postgres-backup.tar.gz', 'backup'),
+      await tarVolume(
+        credential('TOOLS_IMAGE'),
+        await dataVolumeOf('postgres'),
+        dir,
+        'postgres-backup.tar.gz',
+        'backup',
+      ),
       'files changed while a stopped database was copied',
     ).toEqual([])
     await compose(['start', 'postgres'])
@@ -151,7 +147,7 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
     // The archive is restored all the same, to see what it holds.
     const changed = await tarVolume(
       credential('TOOLS_IMAGE'),
-      await dataVolume(),
+      await dataVolumeOf('postgres'),
       dir,
       'postgres-live.tar.gz',
       'backup',

@@ -20,6 +20,7 @@ import { recordFigures } from '../../helpers/figures.ts'
 import { runFromEnv } from '../../helpers/run.ts'
 import {
   compose,
+  dataVolumeOf,
   credential,
   publishedAddress,
   replicasOf,
@@ -51,14 +52,7 @@ async function volumes(): Promise<{ byName: Record<string, string>; postgres: st
         return [name, docker]
       }),
   )
-  const [postgres = ''] = await replicasOf('postgres')
-  const mount = await docker([
-    'inspect',
-    '--format',
-    '{{range .Mounts}}{{if eq .Destination "/var/lib/postgresql/data"}}{{.Name}}{{end}}{{end}}',
-    postgres,
-  ])
-  return { byName, postgres: mount.stdout.trim() }
+  return { byName, postgres: await dataVolumeOf('postgres') }
 }
 
 describe('disaster recovery', () => {
