@@ -52,7 +52,7 @@ export function drillMarkdown(report: DrillReport, history: readonly DrillReport
     ),
   ]
   if (history.length > 1) {
-    lines.push('', '## Earlier drills', '', '| when | result | RTO | RPO (lost) |', '|---|---|---|---|')
+    lines.push('', '## History (newest first)', '', '| when | result | RTO | RPO (lost) |', '|---|---|---|---|')
     for (const earlier of history.slice(-10).reverse()) {
       lines.push(
         `| ${earlier.startedAt} | ${earlier.passed ? 'passed' : 'FAILED'} | ${seconds(earlier.rtoMs)} | ${earlier.rpoLostWrites} |`,
