@@ -165,6 +165,31 @@ export async function compose(args: readonly string[], timeoutMs = 180_000): Pro
   return result.stdout
 }
 
+/**
+ * The stack's resources now, one [id or name, compose label] pair each: its containers (`ps -a`,
+ * stopped ones too) with their service, or its volumes with their name in the compose file.
+ */
+export async function projectResources(kind: 'containers' | 'volumes'): Promise<[string, string][]> {
+  const [command, format] =
+    kind === 'containers'
+      ? [['ps', '-a'], '{{.ID}} {{.Label "com.docker.compose.service"}}']
+      : [['volume', 'ls'], '{{.Name}} {{.Label "com.docker.compose.volume"}}']
+  const { stdout } = await docker([
+    ...command,
+    '--filter',
+    `label=com.docker.compose.project=${stack().project}`,
+    '--format',
+    format,
+  ])
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id = '', label = ''] = line.split(' ')
+      return [id, label]
+    })
+}
+
 /** The running containers of a service now (stack().containers is what ran at start-up). */
 export async function replicasOf(service: string): Promise<string[]> {
   const { stdout } = await docker([
@@ -232,17 +257,8 @@ export async function replicaNumbers(service: string): Promise<Record<string, nu
 export async function wholeAgain(): Promise<void> {
   const expected = Object.fromEntries(Object.entries(stack().containers).map(([name, ids]) => [name, ids.length]))
   const now = async (): Promise<Record<string, string[]>> => {
-    const { stdout } = await docker([
-      'ps',
-      '-a',
-      '--filter',
-      `label=com.docker.compose.project=${stack().project}`,
-      '--format',
-      '{{.ID}} {{.Label "com.docker.compose.service"}}',
-    ])
     const states: Record<string, string[]> = {}
-    for (const line of stdout.split('\n').filter(Boolean)) {
-      const [id = '', service = ''] = line.split(' ')
+    for (const [id, service] of await projectResources('containers')) {
       ;(states[service] ??= []).push(await stateOf(id))
     }
     return states

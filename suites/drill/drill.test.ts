@@ -21,6 +21,7 @@ import { runFromEnv } from '../../helpers/run.ts'
 import {
   compose,
   dataVolumeOf,
+  projectResources,
   credential,
   publishedAddress,
   replicasOf,
@@ -35,23 +36,7 @@ const FIRST_SEQ = 5_000_000
 
 /** The stack's named volumes now, by their name in the compose file, with the one postgres keeps its data in. */
 async function volumes(): Promise<{ byName: Record<string, string>; postgres: string }> {
-  const { stdout } = await docker([
-    'volume',
-    'ls',
-    '--filter',
-    `label=com.docker.compose.project=${stack().project}`,
-    '--format',
-    '{{.Name}} {{.Label "com.docker.compose.volume"}}',
-  ])
-  const byName = Object.fromEntries(
-    stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const [docker = '', name = ''] = line.split(' ')
-        return [name, docker]
-      }),
-  )
+  const byName = Object.fromEntries((await projectResources('volumes')).map(([volume, name]) => [name, volume]))
   return { byName, postgres: await dataVolumeOf('postgres') }
 }
 
