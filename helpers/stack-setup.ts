@@ -8,6 +8,7 @@ import type { TestProject } from 'vitest/node'
 import { docker } from './docker.ts'
 import { watchHealth, type HealthyTimes } from './health-events.ts'
 import { runFromEnv, secretsOf } from './run.ts'
+import { elapsedMs } from './units.ts'
 import { ExplainedWait } from './wait.ts'
 
 export interface StackInfo {
@@ -66,7 +67,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   } catch (error) {
     failure = error instanceof Error ? error.message : String(error)
   }
-  const startupMs = Math.round(performance.now() - start)
+  const startupMs = elapsedMs(start)
   const healthyMs = await health.stop()
   console.log(`stack: ${run.runId} ${failure === null ? 'healthy' : 'failed'} after ${(startupMs / 1000).toFixed(1)} s`)
   // The time to healthy goes into the run's summary; the test workers get it through provide.

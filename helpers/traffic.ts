@@ -2,6 +2,7 @@
 // served it (the reference gateway's X-Served-By), every failure kept with when it happened.
 import chisquareCdf from '@stdlib/stats-base-dists-chisquare-cdf'
 import { request } from 'undici'
+import { elapsedMs } from './units.ts'
 
 export interface Reply {
   /** When the request was sent, in ms since the traffic started. */
@@ -13,7 +14,7 @@ export interface Reply {
 }
 
 async function send(url: string, started: number, headers: Record<string, string>): Promise<Reply> {
-  const at = Math.round(performance.now() - started)
+  const at = elapsedMs(started)
   try {
     const {
       statusCode,

@@ -16,3 +16,6 @@ export function memoryBytes(memory: string): number {
   const match = /^(\d+(?:\.\d+)?)([KMG])?B?$/i.exec(memory)
   return match ? Number(match[1]) * (BYTES[(match[2] ?? '').toUpperCase()] ?? 1) : Number.NaN
 }
+
+/** Whole milliseconds since a performance.now() reading: how every measured figure is taken. */
+export const elapsedMs = (since: number): number => Math.round(performance.now() - since)

@@ -4,6 +4,7 @@ import { GenericContainer, type StartedTestContainer } from 'testcontainers'
 import { describe, expect, it } from 'vitest'
 import { docker } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
+import { elapsedMs } from '../../helpers/units.ts'
 import { testLabels } from '../../helpers/labels.ts'
 import { redisReplies } from '../../helpers/probes.ts'
 import {
@@ -62,7 +63,7 @@ describe('limits enforced', () => {
     // tail keeps one endless "line" of zeros in memory: it grows until the cgroup stops it.
     const started = performance.now()
     const { exitCode } = await execIn(redis, ['tail', '/dev/zero'])
-    const killedAfterMs = Math.round(performance.now() - started)
+    const killedAfterMs = elapsedMs(started)
 
     const endpoint = { host: await addressOf(redis, 'backend'), port: 6379 }
     expect({

@@ -4,6 +4,7 @@ import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { docker } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
+import { elapsedMs } from '../../helpers/units.ts'
 import {
   addressOf,
   containerOf,
@@ -14,8 +15,6 @@ import {
   stateOf,
   wholeAgain,
 } from '../../helpers/stack.ts'
-
-const elapsed = (since: number): number => Math.round(performance.now() - since)
 
 describe('recovery', () => {
   it('[HC-3] with postgres stopped the gateway answers 503 naming it and turns unhealthy; both recover when it is back, without a restart', async ({
@@ -42,7 +41,7 @@ describe('recovery', () => {
     await expect
       .poll(report, { timeout: 30_000, interval: 100, message: 'the gateway never reported postgres down' })
       .toEqual({ statusCode: 503, down: ['postgres'] })
-    const detectMs = elapsed(stopped)
+    const detectMs = elapsedMs(stopped)
     await expect
       .poll(() => stateOf(gateway), {
         timeout: 60_000,
@@ -50,14 +49,14 @@ describe('recovery', () => {
         message: 'Docker never marked the gateway unhealthy',
       })
       .toBe('unhealthy')
-    const unhealthyMs = elapsed(stopped)
+    const unhealthyMs = elapsedMs(stopped)
 
     const started = performance.now()
     await docker(['start', postgres])
     await expect
       .poll(report, { timeout: 60_000, interval: 100, message: 'the gateway never reported postgres back' })
       .toEqual({ statusCode: 200, down: [] })
-    const recoverMs = elapsed(started)
+    const recoverMs = elapsedMs(started)
     await expect
       .poll(() => stateOf(gateway), {
         timeout: 60_000,
@@ -65,7 +64,7 @@ describe('recovery', () => {
         message: 'Docker never marked the gateway healthy again',
       })
       .toBe('healthy')
-    const healthyAgainMs = elapsed(started)
+    const healthyAgainMs = elapsedMs(started)
 
     recordFigures('HC-3', { detectMs, unhealthyMs, recoverMs, healthyAgainMs })
     const after = await processOf(gateway)
@@ -90,7 +89,7 @@ describe('recovery', () => {
           message: `${service} was not restarted`,
         })
         .toBeGreaterThan(before.restarts)
-      const restartedMs = elapsed(killed)
+      const restartedMs = elapsedMs(killed)
       await expect
         .poll(() => stateOf(target), {
           timeout: 90_000,
@@ -98,7 +97,7 @@ describe('recovery', () => {
           message: `${service} did not turn healthy after its restart`,
         })
         .toBe('healthy')
-      recordFigures('HC-4', { [`${service}RestartedMs`]: restartedMs, [`${service}HealthyMs`]: elapsed(killed) })
+      recordFigures('HC-4', { [`${service}RestartedMs`]: restartedMs, [`${service}HealthyMs`]: elapsedMs(killed) })
     },
   )
 })

@@ -4,6 +4,7 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { docker } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
+import { elapsedMs } from '../../helpers/units.ts'
 import {
   compose,
   crash,
@@ -21,7 +22,6 @@ import { burst, failures, servedBy, steadyLoad, type Reply } from '../../helpers
 import { policy } from '../../fixtures/policy.ts'
 
 const COMMAND_QUEUE = 'user-service.commands'
-const elapsed = (since: number): number => Math.round(performance.now() - since)
 
 /**
  * The guide's scaling command (`docker compose up -d --scale api-gateway=3`), waiting until the
@@ -52,7 +52,7 @@ describe('scaling and replicas going away', { timeout: 180_000 }, () => {
     const serving = await replicasOf('api-gateway')
     const scaled = performance.now()
     await scale('api-gateway', 5)
-    const healthyMs = elapsed(scaled)
+    const healthyMs = elapsedMs(scaled)
     const replicas = await replicasOf('api-gateway')
     expect(replicas, 'scaling up replaced the replicas that were serving').toEqual(expect.arrayContaining(serving))
     expect(await Promise.all(replicas.map((id) => stateOf(id)))).toEqual(Array(5).fill('healthy'))
@@ -112,7 +112,7 @@ describe('scaling and replicas going away', { timeout: 180_000 }, () => {
     const since = (replies: readonly Reply[], at: number) => replies.filter((reply) => reply.at >= at).length
     await expect.poll(() => load.replies.length, { timeout: 10_000, message: 'no traffic flowed' }).toBeGreaterThan(100)
 
-    const goneAt = elapsed(load.started)
+    const goneAt = elapsedMs(load.started)
     if (how === 'stopped') await docker(['stop', leaving])
     else await crash(leaving)
     // Steady load goes on for as long as the replica stays away (stop) or comes back (crash).
@@ -154,7 +154,7 @@ describe('scaling and replicas going away', { timeout: 180_000 }, () => {
         message: `${service} did not turn healthy after the restart`,
       })
       .toEqual(containers.map(() => 'healthy'))
-    recordFigures('UP-4', { [`${service}HealthyMs`]: elapsed(restarted) })
+    recordFigures('UP-4', { [`${service}HealthyMs`]: elapsedMs(restarted) })
     const after = await Promise.all(containers.map((id) => processOf(id)))
     expect(
       after.map(({ startedAt }, index) => startedAt !== before[index]?.startedAt),

@@ -17,6 +17,7 @@ import { pgDumpGzipped, tarVolume, newVolume, type Database } from '../../helper
 import { docker } from '../../helpers/docker.ts'
 import { writeDrillReport, type DrillReport, type DrillStep } from '../../helpers/drill-report.ts'
 import { recordFigures } from '../../helpers/figures.ts'
+import { elapsedMs } from '../../helpers/units.ts'
 import { runFromEnv } from '../../helpers/run.ts'
 import {
   compose,
@@ -61,7 +62,7 @@ describe('disaster recovery', () => {
         steps.push({
           name,
           command,
-          ms: Math.round(performance.now() - started),
+          ms: elapsedMs(started),
           ...(note ? { note: note(result) } : {}),
         })
         return result
@@ -167,7 +168,7 @@ describe('disaster recovery', () => {
         },
         (status) => `nginx answered ${status}`,
       )
-      const rtoMs = Math.round(performance.now() - recovery)
+      const rtoMs = elapsedMs(recovery)
 
       // What came back: every numbered write the restored event store holds.
       await using client = await stackDatabase()
@@ -197,7 +198,7 @@ describe('disaster recovery', () => {
         writesAfterBackupPoint: afterBackup.length,
         exposureMs: Math.round(disaster - backupPoint),
         writesAcknowledged: acked.length,
-        wallMs: Math.round(performance.now() - wallStarted),
+        wallMs: elapsedMs(wallStarted),
         steps,
         failures,
       }
