@@ -60,6 +60,22 @@ export async function stateOf(container: string): Promise<string> {
   return health !== '' ? health : status
 }
 
+/**
+ * Waits until every given container is in `state` (stateOf's words: healthy, unhealthy, ...),
+ * polling every 200 ms; fails with `message` when `timeoutMs` runs out.
+ */
+export async function untilState(
+  containers: string | readonly string[],
+  state: string,
+  message: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const ids = typeof containers === 'string' ? [containers] : containers
+  await expect
+    .poll(() => Promise.all(ids.map((id) => stateOf(id))), { timeout: timeoutMs, interval: 200, message })
+    .toEqual(ids.map(() => state))
+}
+
 /** The address on this machine where a service publishes a container port (nginx's 80, say). */
 export async function publishedAddress(service: string, port: number): Promise<string> {
   const { stdout } = await docker(['port', await runningContainerOf(service), String(port)])

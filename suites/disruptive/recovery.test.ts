@@ -12,7 +12,7 @@ import {
   processOf,
   skipIfDown,
   stack,
-  stateOf,
+  untilState,
   wholeAgain,
 } from '../../helpers/stack.ts'
 
@@ -42,13 +42,7 @@ describe('recovery', () => {
       .poll(report, { timeout: 30_000, interval: 100, message: 'the gateway never reported postgres down' })
       .toEqual({ statusCode: 503, down: ['postgres'] })
     const detectMs = elapsedMs(stopped)
-    await expect
-      .poll(() => stateOf(gateway), {
-        timeout: 60_000,
-        interval: 200,
-        message: 'Docker never marked the gateway unhealthy',
-      })
-      .toBe('unhealthy')
+    await untilState(gateway, 'unhealthy', 'Docker never marked the gateway unhealthy')
     const unhealthyMs = elapsedMs(stopped)
 
     const started = performance.now()
@@ -57,13 +51,7 @@ describe('recovery', () => {
       .poll(report, { timeout: 60_000, interval: 100, message: 'the gateway never reported postgres back' })
       .toEqual({ statusCode: 200, down: [] })
     const recoverMs = elapsedMs(started)
-    await expect
-      .poll(() => stateOf(gateway), {
-        timeout: 60_000,
-        interval: 200,
-        message: 'Docker never marked the gateway healthy again',
-      })
-      .toBe('healthy')
+    await untilState(gateway, 'healthy', 'Docker never marked the gateway healthy again')
     const healthyAgainMs = elapsedMs(started)
 
     recordFigures('HC-3', { detectMs, unhealthyMs, recoverMs, healthyAgainMs })
@@ -90,13 +78,7 @@ describe('recovery', () => {
         })
         .toBeGreaterThan(before.restarts)
       const restartedMs = elapsedMs(killed)
-      await expect
-        .poll(() => stateOf(target), {
-          timeout: 90_000,
-          interval: 200,
-          message: `${service} did not turn healthy after its restart`,
-        })
-        .toBe('healthy')
+      await untilState(target, 'healthy', `${service} did not turn healthy after its restart`, 90_000)
       recordFigures('HC-4', { [`${service}RestartedMs`]: restartedMs, [`${service}HealthyMs`]: elapsedMs(killed) })
     },
   )

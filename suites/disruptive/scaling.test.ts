@@ -16,6 +16,7 @@ import {
   stack,
   stackBroker,
   stateOf,
+  untilState,
   wholeAgain,
 } from '../../helpers/stack.ts'
 import { burst, failures, servedBy, steadyLoad, type Reply } from '../../helpers/traffic.ts'
@@ -147,13 +148,7 @@ describe('scaling and replicas going away', { timeout: 180_000 }, () => {
     const before = await Promise.all(containers.map((id) => processOf(id)))
     const restarted = performance.now()
     await compose(['restart', service])
-    await expect
-      .poll(async () => Promise.all(containers.map((id) => stateOf(id))), {
-        timeout: 120_000,
-        interval: 200,
-        message: `${service} did not turn healthy after the restart`,
-      })
-      .toEqual(containers.map(() => 'healthy'))
+    await untilState(containers, 'healthy', `${service} did not turn healthy after the restart`, 120_000)
     recordFigures('UP-4', { [`${service}HealthyMs`]: elapsedMs(restarted) })
     const after = await Promise.all(containers.map((id) => processOf(id)))
     expect(
