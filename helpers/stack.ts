@@ -1,6 +1,7 @@
 import { expect, inject } from 'vitest'
 import { GenericContainer, type StartedTestContainer } from 'testcontainers'
 import { policy } from '../fixtures/policy.ts'
+import type { Database } from './backup.ts'
 import { composeFileArgs } from './compose.ts'
 import { docker, type CommandResult } from './docker.ts'
 import { testLabels } from './labels.ts'
@@ -84,14 +85,21 @@ export async function publishedAddress(service: string, port: number): Promise<s
   return `127.0.0.1:${published}`
 }
 
+/** The run's database user, password and event store, as the CLI generated them. */
+export function databaseLogin(): Database {
+  return {
+    user: credential('DATABASE_USER'),
+    password: credential('DATABASE_PASSWORD'),
+    database: credential('DATABASE_NAME'),
+  }
+}
+
 /** The stack's event store, as the run's database user, from this machine over the backend network. */
 export async function stackDatabase(): ReturnType<typeof pgClient> {
   return pgClient({
     host: await addressOf(await runningContainerOf('postgres'), 'backend'),
     port: 5432,
-    user: credential('DATABASE_USER'),
-    password: credential('DATABASE_PASSWORD'),
-    database: credential('DATABASE_NAME'),
+    ...databaseLogin(),
   })
 }
 

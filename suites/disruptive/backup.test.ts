@@ -28,6 +28,7 @@ import {
   containerOf,
   dataVolumeOf,
   credential,
+  databaseLogin,
   publishedAddress,
   skipIfDown,
   stack,
@@ -53,11 +54,7 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
     if (stack().failure !== null) return
     api = `http://${await publishedAddress('nginx', 80)}`
     token = await bearer(credential('JWT_SECRET'))
-    db = {
-      user: credential('DATABASE_USER'),
-      password: credential('DATABASE_PASSWORD'),
-      database: credential('DATABASE_NAME'),
-    }
+    db = databaseLogin()
     const writes = await writers(api, token, { concurrency: 16, total: USERS }).done
     expect(acknowledged(writes).length, 'the known data was not all written').toBe(USERS)
     await using client = await stackDatabase()

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
-import { pgDumpGzipped, tarVolume, newVolume, type Database } from '../../helpers/backup.ts'
+import { pgDumpGzipped, tarVolume, newVolume } from '../../helpers/backup.ts'
 import { docker } from '../../helpers/docker.ts'
 import { writeDrillReport, type DrillReport, type DrillStep } from '../../helpers/drill-report.ts'
 import { recordFigures } from '../../helpers/figures.ts'
@@ -24,6 +24,7 @@ import {
   dataVolumeOf,
   projectResources,
   credential,
+  databaseLogin,
   publishedAddress,
   replicasOf,
   skipIfDown,
@@ -67,11 +68,7 @@ describe('disaster recovery', () => {
         })
         return result
       }
-      const db: Database = {
-        user: credential('DATABASE_USER'),
-        password: credential('DATABASE_PASSWORD'),
-        database: credential('DATABASE_NAME'),
-      }
+      const db = databaseLogin()
       const dir = mkdtempSync(join(tmpdir(), 'banyan-drill-'))
       await using _files = { [Symbol.asyncDispose]: async () => rmSync(dir, { recursive: true, force: true }) }
       const token = await bearer(credential('JWT_SECRET'))
