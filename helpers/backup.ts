@@ -104,22 +104,16 @@ export async function freshPostgres(image: string, db: Database): Promise<Starte
     .start()
 }
 
-/** Plays a plain SQL dump into a database with psql, stopping at the first error. */
-export async function restoreSql(container: StartedTestContainer, db: Database, sql: string): Promise<void> {
-  await container.copyContentToContainer([{ content: sql, target: '/tmp/restore.sql' }])
-  const { exitCode, output } = await container.exec([
-    'psql',
-    '-q',
-    '-v',
-    'ON_ERROR_STOP=1',
-    '-U',
-    db.user,
-    '-d',
-    db.database,
-    '-f',
-    '/tmp/restore.sql',
-  ])
-  if (exitCode !== 0) throw new Error(`the restore failed: ${output.trim().split('\n').slice(-3).join(' | ')}`)
+/**
+ * Plays a plain SQL dump into a database with psql inside its container, stopping at the first
+ * error, as `... | docker exec -i <postgres> psql -v ON_ERROR_STOP=1` would.
+ */
+export async function restoreSql(container: string, db: Database, sql: string): Promise<void> {
+  const { exitCode, stderr } = await docker(
+    ['exec', '-i', container, 'psql', '-q', '-v', 'ON_ERROR_STOP=1', '-U', db.user, '-d', db.database],
+    { input: sql, timeoutMs: 120_000 },
+  )
+  if (exitCode !== 0) throw new Error(`the restore failed: ${stderr.trim().split('\n').slice(-3).join(' | ')}`)
 }
 
 /** A client of a started PostgreSQL, from this machine through its mapped port. */

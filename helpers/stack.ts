@@ -35,7 +35,7 @@ export function containerOf(service: string): string {
 }
 
 /** The one running container of a service now: the drill or a scale may have replaced the one of start-up. */
-async function runningContainerOf(service: string): Promise<string> {
+export async function runningContainerOf(service: string): Promise<string> {
   const [container = containerOf(service)] = await replicasOf(service)
   return container
 }

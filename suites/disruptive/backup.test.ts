@@ -68,7 +68,7 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
   /** Restores a plain SQL dump into a fresh PostgreSQL and says what it lacks. */
   async function restoredDifferences(sql: string): Promise<string[]> {
     await using target = await freshPostgres(image(), db)
-    await restoreSql(target, db, sql)
+    await restoreSql(target.getId(), db, sql)
     await using client = await clientOf(target, db)
     return differences(source, await fingerprint(client))
   }

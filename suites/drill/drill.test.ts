@@ -13,8 +13,7 @@ import { dirname, join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
-import { pgDumpGzipped, tarVolume, newVolume } from '../../helpers/backup.ts'
-import { docker } from '../../helpers/docker.ts'
+import { newVolume, pgDumpGzipped, restoreSql, tarVolume } from '../../helpers/backup.ts'
 import { writeDrillReport, type DrillReport, type DrillStep } from '../../helpers/drill-report.ts'
 import { recordFigures } from '../../helpers/figures.ts'
 import { elapsedMs } from '../../helpers/units.ts'
@@ -26,7 +25,7 @@ import {
   credential,
   databaseLogin,
   publishedAddress,
-  replicasOf,
+  runningContainerOf,
   skipIfDown,
   stack,
   stackDatabase,
@@ -87,7 +86,7 @@ describe('disaster recovery', () => {
 
       // Backups, as the guide takes them. pg_dump reads one snapshot taken as it starts: that is
       // the backup point, and every write acknowledged before it must come back.
-      const [postgres = ''] = await replicasOf('postgres')
+      const postgres = await runningContainerOf('postgres')
       const backupPoint = performance.now()
       await step(
         'back up the database',
@@ -142,16 +141,12 @@ describe('disaster recovery', () => {
       await step(
         'restore the database',
         'gunzip -c eventstore.sql.gz | docker exec -i <postgres> psql -v ON_ERROR_STOP=1 -U $DATABASE_USER eventstore',
-        async () => {
-          const [fresh = ''] = await replicasOf('postgres')
-          const sql = gunzipSync(readFileSync(join(dir, 'eventstore.sql.gz'))).toString('utf8')
-          const restored = await docker(
-            ['exec', '-i', fresh, 'psql', '-q', '-v', 'ON_ERROR_STOP=1', '-U', db.user, '-d', db.database],
-            { input: sql, timeoutMs: 120_000 },
-          )
-          if (restored.exitCode !== 0)
-            throw new Error(`psql failed: ${restored.stderr.trim().split('\n').slice(-2).join(' | ')}`)
-        },
+        async () =>
+          restoreSql(
+            await runningContainerOf('postgres'),
+            db,
+            gunzipSync(readFileSync(join(dir, 'eventstore.sql.gz'))).toString('utf8'),
+          ),
       )
       await step('start the services', 'docker compose up -d --wait', () => compose(['up', '-d', '--wait'], 300_000))
       const serving = await step(
