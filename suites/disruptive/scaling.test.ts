@@ -95,44 +95,48 @@ describe('scaling and replicas going away', { timeout: 180_000 }, () => {
     recordFigures('LB-1', { userServiceConsumers: (await channel.checkQueue(COMMAND_QUEUE)).consumerCount })
   })
 
-  it.for([
-    ['stopped', 'docker stop: it finishes what it has in flight, then leaves'],
-    ['crashed', 'its main process killed: connections cut mid-request'],
-  ] as const)('[LB-5] a gateway replica %s under steady load: clients see no error', async ([how], { skip }) => {
-    skipIfDown({ skip })
-    const [leaving = ''] = stack().containers['api-gateway'] ?? []
-    await using _back = {
-      [Symbol.asyncDispose]: async () => {
-        if (how === 'stopped') await docker(['start', leaving])
-        await wholeAgain()
-        // It may come back on another address; nginx resolves the replicas again.
-        await reloadNginx()
-      },
-    }
-    const load = steadyLoad(echo, 4)
-    const since = (replies: readonly Reply[], at: number) => replies.filter((reply) => reply.at >= at).length
-    await expect.poll(() => load.replies.length, { timeout: 10_000, message: 'no traffic flowed' }).toBeGreaterThan(100)
+  // stopped: `docker stop`, so it finishes what it has in flight, then leaves. crashed: its main
+  // process killed, so connections are cut mid-request.
+  it.for(['stopped', 'crashed'] as const)(
+    '[LB-5] a gateway replica %s under steady load: clients see no error',
+    async (how, { skip }) => {
+      skipIfDown({ skip })
+      const [leaving = ''] = stack().containers['api-gateway'] ?? []
+      await using _back = {
+        [Symbol.asyncDispose]: async () => {
+          if (how === 'stopped') await docker(['start', leaving])
+          await wholeAgain()
+          // It may come back on another address; nginx resolves the replicas again.
+          await reloadNginx()
+        },
+      }
+      const load = steadyLoad(echo, 4)
+      const since = (replies: readonly Reply[], at: number) => replies.filter((reply) => reply.at >= at).length
+      await expect
+        .poll(() => load.replies.length, { timeout: 10_000, message: 'no traffic flowed' })
+        .toBeGreaterThan(100)
 
-    const goneAt = elapsedMs(load.started)
-    if (how === 'stopped') await docker(['stop', leaving])
-    else await crash(leaving)
-    // Steady load goes on for as long as the replica stays away (stop) or comes back (crash).
-    await expect
-      .poll(() => since(load.replies, goneAt), { timeout: 30_000, message: 'traffic stopped after the replica left' })
-      .toBeGreaterThan(600)
-    const replies = await load.stop()
-    const errors = failures(replies).filter((reply) => reply.at >= goneAt)
-    const lastError = errors.at(-1)
-    recordFigures('LB-5', {
-      [`${how}Requests`]: since(replies, goneAt),
-      [`${how}Errors`]: errors.length,
-      [`${how}ErrorsForMs`]: lastError === undefined ? 0 : lastError.at - goneAt,
-    })
-    expect(
-      errors.slice(0, 5).map(({ at, status, error }) => ({ afterMs: at - goneAt, status, error })),
-      `${errors.length} of ${since(replies, goneAt)} requests failed after the replica left`,
-    ).toEqual([])
-  })
+      const goneAt = elapsedMs(load.started)
+      if (how === 'stopped') await docker(['stop', leaving])
+      else await crash(leaving)
+      // Steady load goes on for as long as the replica stays away (stop) or comes back (crash).
+      await expect
+        .poll(() => since(load.replies, goneAt), { timeout: 30_000, message: 'traffic stopped after the replica left' })
+        .toBeGreaterThan(600)
+      const replies = await load.stop()
+      const errors = failures(replies).filter((reply) => reply.at >= goneAt)
+      const lastError = errors.at(-1)
+      recordFigures('LB-5', {
+        [`${how}Requests`]: since(replies, goneAt),
+        [`${how}Errors`]: errors.length,
+        [`${how}ErrorsForMs`]: lastError === undefined ? 0 : lastError.at - goneAt,
+      })
+      expect(
+        errors.slice(0, 5).map(({ at, status, error }) => ({ afterMs: at - goneAt, status, error })),
+        `${errors.length} of ${since(replies, goneAt)} requests failed after the replica left`,
+      ).toEqual([])
+    },
+  )
 
   const longRunning = stack().services.filter((name) => !policy.oneShot.includes(name))
   it.for(longRunning)('[UP-4] docker compose restart %s brings it back healthy', async (service, { skip }) => {
