@@ -97,3 +97,28 @@ export async function composeBuild(
     throw new PreflightError(`building the stack's images failed: ${last}`, 3)
   }
 }
+
+/**
+ * A Compose project's resources now, one [id or name, compose label] pair each: its containers (`ps -a`,
+ * stopped ones too) with their service, or its volumes with their name in the compose file.
+ */
+export async function projectResources(project: string, kind: 'containers' | 'volumes'): Promise<[string, string][]> {
+  const [command, format] =
+    kind === 'containers'
+      ? [['ps', '-a'], '{{.ID}} {{.Label "com.docker.compose.service"}}']
+      : [['volume', 'ls'], '{{.Name}} {{.Label "com.docker.compose.volume"}}']
+  const { stdout } = await docker([
+    ...command,
+    '--filter',
+    `label=com.docker.compose.project=${project}`,
+    '--format',
+    format,
+  ])
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id = '', label = ''] = line.split(' ')
+      return [id, label]
+    })
+}

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from 'testcontainers'
 import type { TestProject } from 'vitest/node'
-import { docker } from './docker.ts'
+import { projectResources } from './compose.ts'
 import { watchHealth, type HealthyTimes } from './health-events.ts'
 import { runFromEnv, secretsOf } from './run.ts'
 import { elapsedMs } from './units.ts'
@@ -32,20 +32,9 @@ declare module 'vitest' {
 }
 
 async function containersOf(project: string): Promise<Record<string, string[]>> {
-  // -a: a one-shot service (migrations) has exited by now, and is part of the stack all the same.
-  const { stdout } = await docker([
-    'ps',
-    '-a',
-    '--filter',
-    `label=com.docker.compose.project=${project}`,
-    '--format',
-    '{{.ID}}\t{{.Label "com.docker.compose.service"}}',
-  ])
+  // Stopped ones too: a one-shot service (migrations) has exited by now, and is part of the stack all the same.
   const containers: Record<string, string[]> = {}
-  for (const line of stdout.split('\n').filter(Boolean)) {
-    const [id = '', service = ''] = line.split('\t')
-    ;(containers[service] ??= []).push(id)
-  }
+  for (const [id, service] of await projectResources(project, 'containers')) (containers[service] ??= []).push(id)
   return containers
 }
 

@@ -2,7 +2,7 @@ import { expect, inject } from 'vitest'
 import { GenericContainer, type StartedTestContainer } from 'testcontainers'
 import { policy } from '../fixtures/policy.ts'
 import type { Database } from './backup.ts'
-import { composeFileArgs } from './compose.ts'
+import { composeFileArgs, projectResources } from './compose.ts'
 import { docker, type CommandResult } from './docker.ts'
 import { testLabels } from './labels.ts'
 import { amqpConnection, pgClient } from './probes.ts'
@@ -189,31 +189,6 @@ export async function compose(args: readonly string[], timeoutMs = 180_000): Pro
   return result.stdout
 }
 
-/**
- * The stack's resources now, one [id or name, compose label] pair each: its containers (`ps -a`,
- * stopped ones too) with their service, or its volumes with their name in the compose file.
- */
-export async function projectResources(kind: 'containers' | 'volumes'): Promise<[string, string][]> {
-  const [command, format] =
-    kind === 'containers'
-      ? [['ps', '-a'], '{{.ID}} {{.Label "com.docker.compose.service"}}']
-      : [['volume', 'ls'], '{{.Name}} {{.Label "com.docker.compose.volume"}}']
-  const { stdout } = await docker([
-    ...command,
-    '--filter',
-    `label=com.docker.compose.project=${stack().project}`,
-    '--format',
-    format,
-  ])
-  return stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [id = '', label = ''] = line.split(' ')
-      return [id, label]
-    })
-}
-
 /** The running containers of a service now (stack().containers is what ran at start-up). */
 export async function replicasOf(service: string): Promise<string[]> {
   const { stdout } = await docker([
@@ -282,7 +257,7 @@ export async function wholeAgain(): Promise<void> {
   const expected = Object.fromEntries(Object.entries(stack().containers).map(([name, ids]) => [name, ids.length]))
   const now = async (): Promise<Record<string, string[]>> => {
     const states: Record<string, string[]> = {}
-    for (const [id, service] of await projectResources('containers')) {
+    for (const [id, service] of await projectResources(stack().project, 'containers')) {
       ;(states[service] ??= []).push(await stateOf(id))
     }
     return states

@@ -14,6 +14,7 @@ import { gunzipSync } from 'node:zlib'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { newVolume, pgDumpGzipped, restoreSql, tarVolume } from '../../helpers/backup.ts'
+import { projectResources } from '../../helpers/compose.ts'
 import { writeDrillReport, type DrillReport, type DrillStep } from '../../helpers/drill-report.ts'
 import { recordFigures } from '../../helpers/figures.ts'
 import { elapsedMs } from '../../helpers/units.ts'
@@ -21,7 +22,6 @@ import { runFromEnv } from '../../helpers/run.ts'
 import {
   compose,
   dataVolumeOf,
-  projectResources,
   credential,
   databaseLogin,
   publishedAddress,
@@ -37,7 +37,9 @@ const FIRST_SEQ = 5_000_000
 
 /** The stack's named volumes now, by their name in the compose file, with the one postgres keeps its data in. */
 async function volumes(): Promise<{ byName: Record<string, string>; postgres: string }> {
-  const byName = Object.fromEntries((await projectResources('volumes')).map(([volume, name]) => [name, volume]))
+  const byName = Object.fromEntries(
+    (await projectResources(stack().project, 'volumes')).map(([volume, name]) => [name, volume]),
+  )
   return { byName, postgres: await dataVolumeOf('postgres') }
 }
 
