@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { evenSpread, failures, servedBy } from './traffic.ts'
+import { clients, evenSpread, failures, servedBy } from './traffic.ts'
 
 describe('evenSpread', () => {
   it("gives Pearson's statistic and its p-value against an even split", () => {
@@ -28,5 +28,34 @@ describe('servedBy and failures', () => {
     ]
     expect(servedBy(replies)).toEqual({ a: 2, b: 1 })
     expect(failures(replies).map(({ at }) => at)).toEqual([3, 4])
+  })
+})
+
+describe('clients', () => {
+  it('sends each numbered request once, never more than `concurrency` at a time, up to `total`', async () => {
+    let inFlight = 0
+    let most = 0
+    const results = await clients(
+      3,
+      async (index) => {
+        most = Math.max(most, (inFlight += 1))
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        inFlight -= 1
+        return index
+      },
+      10,
+    ).done
+    expect({ sent: [...results].sort((a, b) => a - b), most }).toEqual({
+      sent: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      most: 3,
+    })
+  })
+
+  it('keeps sending until stopped, then waits for what is in flight', async () => {
+    const load = clients(2, (index) => new Promise<number>((resolve) => setTimeout(() => resolve(index), 1)))
+    await expect.poll(() => load.results.length, { message: 'the clients sent nothing' }).toBeGreaterThan(2)
+    const results = await load.stop()
+    expect(results.length).toBeGreaterThan(2)
+    expect(load.results).toBe(results)
   })
 })

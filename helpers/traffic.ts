@@ -13,7 +13,7 @@ export interface Reply {
   error?: string
 }
 
-async function send(url: string, started: number, headers: Record<string, string>): Promise<Reply> {
+async function get(url: string, started: number, headers: Record<string, string>): Promise<Reply> {
   const at = elapsedMs(started)
   try {
     const {
@@ -33,54 +33,63 @@ async function send(url: string, started: number, headers: Record<string, string
   }
 }
 
+/** Clients at work: what they got so far, and how to stop them or wait for them to finish. */
+export interface Load<T> {
+  /** performance.now() when the first request went out; every Reply.at counts from here. */
+  started: number
+  /** The results so far, growing while the clients run. */
+  results: readonly T[]
+  /** Resolves with every result once `total` requests were answered (or stop() was called). */
+  done: Promise<T[]>
+  /** Stops sending, waits for the requests in flight, and returns every result. */
+  stop: () => Promise<T[]>
+}
+
+/**
+ * `concurrency` clients, each sending its next request as soon as its last one is answered,
+ * until `total` were sent or stop() is called. `send` gets each request's number (0, 1, ...) and
+ * when the clients started.
+ */
+export function clients<T>(
+  concurrency: number,
+  send: (index: number, started: number) => Promise<T>,
+  total = Infinity,
+): Load<T> {
+  const started = performance.now()
+  const results: T[] = []
+  let next = 0
+  let running = true
+  const done = Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (running && next < total) {
+        const index = next
+        next += 1
+        results.push(await send(index, started))
+      }
+    }),
+  ).then(() => results)
+  return {
+    started,
+    results,
+    done,
+    stop: async () => {
+      running = false
+      return done
+    },
+  }
+}
+
 /** `total` GET requests, `concurrency` at a time: what a burst of clients does. */
-export async function burst(
+export const burst = (
   url: string,
   total: number,
   concurrency: number,
   headers: Record<string, string> = {},
-): Promise<Reply[]> {
-  const started = performance.now()
-  const replies: Reply[] = []
-  let sent = 0
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (sent < total) {
-        sent += 1
-        replies.push(await send(url, started, headers))
-      }
-    }),
-  )
-  return replies
-}
+): Promise<Reply[]> => clients(concurrency, (_, started) => get(url, started, headers), total).done
 
-export interface SteadyLoad {
-  /** performance.now() when the first request went out; every Reply.at counts from here. */
-  started: number
-  /** The replies so far, growing while the load runs. */
-  replies: readonly Reply[]
-  /** Stops sending, waits for the requests in flight, and returns every reply. */
-  stop: () => Promise<Reply[]>
-}
-
-/** Clients that keep sending, `concurrency` at a time, until stopped. */
-export function steadyLoad(url: string, concurrency: number): SteadyLoad {
-  const started = performance.now()
-  const replies: Reply[] = []
-  let running = true
-  const clients = Array.from({ length: concurrency }, async () => {
-    while (running) replies.push(await send(url, started, {}))
-  })
-  return {
-    started,
-    replies,
-    stop: async () => {
-      running = false
-      await Promise.all(clients)
-      return replies
-    },
-  }
-}
+/** Clients that keep sending GETs, `concurrency` at a time, until stopped. */
+export const steadyLoad = (url: string, concurrency: number): Load<Reply> =>
+  clients(concurrency, (_, started) => get(url, started, {}))
 
 /** How many replies each replica served; failures are not counted here. */
 export function servedBy(replies: readonly Reply[]): Record<string, number> {

@@ -1,6 +1,7 @@
 // Writes through the API, as clients make them: each a user created through nginx, numbered, so
 // what a backup or a restore lost can be counted write by write (BR-1..4).
 import { request } from 'undici'
+import { clients, type Load } from './traffic.ts'
 
 export interface Write {
   /** The write's number: its user is named `w-<seq>`. */
@@ -37,32 +38,11 @@ async function createUser(base: string, authorization: string, seq: number): Pro
  * Writers that keep creating users, `concurrency` at a time, numbering them from `firstSeq`,
  * until stopped (or until `total` were sent); stop() returns every write.
  */
-export function writers(
+export const writers = (
   base: string,
   authorization: string,
   { concurrency, total = Infinity, firstSeq = 1 }: { concurrency: number; total?: number; firstSeq?: number },
-): { writes: readonly Write[]; stop: () => Promise<Write[]>; done: Promise<Write[]> } {
-  const writes: Write[] = []
-  let next = firstSeq
-  let running = true
-  const done = Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (running && next < firstSeq + total) {
-        const seq = next
-        next += 1
-        writes.push(await createUser(base, authorization, seq))
-      }
-    }),
-  ).then(() => writes)
-  return {
-    writes,
-    done,
-    stop: async () => {
-      running = false
-      return done
-    },
-  }
-}
+): Load<Write> => clients(concurrency, (index) => createUser(base, authorization, firstSeq + index), total)
 
 /** The acknowledged writes, by number. */
 export const acknowledged = (writes: readonly Write[]): Write[] => writes.filter((write) => write.ackedAt !== null)

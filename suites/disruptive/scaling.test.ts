@@ -113,7 +113,7 @@ describe('scaling and replicas going away', { timeout: 180_000 }, () => {
       const load = steadyLoad(echo, 4)
       const since = (replies: readonly Reply[], at: number) => replies.filter((reply) => reply.at >= at).length
       await expect
-        .poll(() => load.replies.length, { timeout: 10_000, message: 'no traffic flowed' })
+        .poll(() => load.results.length, { timeout: 10_000, message: 'no traffic flowed' })
         .toBeGreaterThan(100)
 
       const goneAt = elapsedMs(load.started)
@@ -121,7 +121,7 @@ describe('scaling and replicas going away', { timeout: 180_000 }, () => {
       else await crash(leaving)
       // Steady load goes on for as long as the replica stays away (stop) or comes back (crash).
       await expect
-        .poll(() => since(load.replies, goneAt), { timeout: 30_000, message: 'traffic stopped after the replica left' })
+        .poll(() => since(load.results, goneAt), { timeout: 30_000, message: 'traffic stopped after the replica left' })
         .toBeGreaterThan(600)
       const replies = await load.stop()
       const errors = failures(replies).filter((reply) => reply.at >= goneAt)

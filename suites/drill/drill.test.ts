@@ -80,7 +80,7 @@ describe('disaster recovery', () => {
         firstSeq: FIRST_SEQ,
       })
       await expect
-        .poll(() => acknowledged(load.writes).length, {
+        .poll(() => acknowledged(load.results).length, {
           timeout: 30_000,
           message: 'the writers got no acknowledgement',
         })
