@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { loadConfig, REFERENCE_STACK } from './config.ts'
 
 describe('loadConfig', () => {
-  it('defaults to the reference stack, a 1 s health interval and the stack left to be removed', () => {
-    expect(loadConfig({}, '/')).toMatchObject({ composeFiles: [REFERENCE_STACK], healthInterval: '1s', keep: false })
+  it('defaults to the reference stack, health timings chosen by the engine and the stack left to be removed', () => {
+    expect(loadConfig({}, '/')).toMatchObject({ composeFiles: [REFERENCE_STACK], healthInterval: 'auto', keep: false })
   })
 
   it('reads COMPOSE_FILE as Compose does: paths joined by the separator, relative to the working folder', () => {
@@ -19,7 +19,7 @@ describe('loadConfig', () => {
 
   it.for([
     [{ COMPOSE_FILE: '/nowhere/compose.yaml' }, /COMPOSE_FILE names \/nowhere\/compose\.yaml, which does not exist/],
-    [{ BANYAN_HEALTH_INTERVAL: 'fast' }, /BANYAN_HEALTH_INTERVAL must be a duration/],
+    [{ BANYAN_HEALTH_INTERVAL: 'fast' }, /BANYAN_HEALTH_INTERVAL must be auto, declared, or a duration/],
     [{ BANYAN_IMAGES: 'docker-hub' }, /BANYAN_IMAGES must be auto, official or offline, not 'docker-hub'/],
     [{ BANYAN_KEEP: 'yes' }, /BANYAN_KEEP must be 1 or 0/],
   ] as const)('fails fast on %o, naming the variable', ([env, message]) => {

@@ -12,8 +12,11 @@ export interface Config {
   readonly keep: boolean
   /** Start the stack even when the static checks refute a claim (BANYAN_CONTINUE=1). */
   readonly continueAfterStatic: boolean
-  /** Health-check interval the live stack runs with, or null to run the declared one. */
-  readonly healthInterval: string | null
+  /**
+   * How the live stack runs its health checks: `auto` (the declared timings where the engine has
+   * start_interval, 1 s probes where it has not), `declared`, or one interval for every check.
+   */
+  readonly healthInterval: string
   readonly reportsDir: string
   /** The stack's committed waivers: waivers.json beside its first compose file, or BANYAN_WAIVERS. */
   readonly waiversFile: string
@@ -43,10 +46,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     if (!existsSync(file)) throw new PreflightError(`COMPOSE_FILE names ${file}, which does not exist`, 2)
   }
 
-  const interval = env.BANYAN_HEALTH_INTERVAL ?? '1s'
-  if (interval !== 'declared' && !/^\d+(ms|s)$/.test(interval)) {
+  const interval = env.BANYAN_HEALTH_INTERVAL ?? 'auto'
+  if (interval !== 'auto' && interval !== 'declared' && !/^\d+(ms|s)$/.test(interval)) {
     throw new PreflightError(
-      `BANYAN_HEALTH_INTERVAL must be a duration such as 1s or 500ms, or 'declared', not '${interval}'`,
+      `BANYAN_HEALTH_INTERVAL must be auto, declared, or a duration such as 1s or 500ms, not '${interval}'`,
       2,
     )
   }
@@ -62,7 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     projectDirectory: dirname(first),
     keep: flag(env, 'BANYAN_KEEP'),
     continueAfterStatic: flag(env, 'BANYAN_CONTINUE'),
-    healthInterval: interval === 'declared' ? null : interval,
+    healthInterval: interval,
     reportsDir: resolve(cwd, env.BANYAN_REPORTS ?? join(ROOT, 'reports')),
     waiversFile: resolve(cwd, env.BANYAN_WAIVERS ?? join(dirname(first), 'waivers.json')),
   }

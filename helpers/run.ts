@@ -8,6 +8,7 @@ import type { Config } from './config.ts'
 import { ownerOf, runLabels } from './labels.ts'
 import type { Preflight } from './preflight.ts'
 import { durationMs } from './units.ts'
+import { atLeast } from './versions.ts'
 
 /** One run of the suite against one throwaway stack: what the CLI hands the test workers. */
 export interface RunContext {
@@ -24,7 +25,7 @@ export interface RunContext {
   readonly composeEnv: Readonly<Record<string, string>>
   readonly startupBudgetMs: number
   readonly keep: boolean
-  readonly healthInterval: string | null
+  readonly health: HealthTiming
 }
 
 const SECRET_VARIABLES = [
@@ -77,6 +78,40 @@ export function secretsOf(env: Readonly<Record<string, string | undefined>>): st
 }
 
 /**
+ * How the live stack runs its health checks. `interval` null keeps each check's declared interval;
+ * `startInterval` probes that often until the first success (Engine 25+'s start_interval).
+ */
+export interface HealthTiming {
+  readonly interval: string | null
+  readonly startInterval: string | null
+}
+
+/** Engines from 25 on run start_interval; older ones run the first probe one full interval after start. */
+export const START_INTERVAL_ENGINE = '25.0'
+
+/**
+ * The timings a run uses, from BANYAN_HEALTH_INTERVAL and the engine. `auto` runs the declared
+ * timings where the engine has start_interval (fast to start, and an idle stack costs the machine
+ * what the guide's timings cost), and 1 s probes where it has not: the guide's 30 s interval would
+ * make every start wait 30 s there. Every probe is a `docker exec`; a second's worth of them across
+ * the stack kept a 2-core machine 44 to 82 % busy.
+ */
+export function healthTiming(setting: string, engine: string): HealthTiming {
+  if (setting === 'declared') return { interval: null, startInterval: null }
+  if (setting !== 'auto') return { interval: setting, startInterval: null }
+  return atLeast(engine, START_INTERVAL_ENGINE)
+    ? { interval: null, startInterval: '1s' }
+    : { interval: '1s', startInterval: null }
+}
+
+/** How a run's health timing reads in its report. */
+export function describeTiming(timing: HealthTiming): string {
+  if (timing.interval !== null) return `every ${timing.interval}, the declared grace kept as start period`
+  if (timing.startInterval !== null) return `as declared, probing every ${timing.startInterval} until first healthy`
+  return 'as declared'
+}
+
+/**
  * The start-up grace a health check declares: its start period, or its interval times its
  * retries if that is longer, the time its failures take to make a container unhealthy.
  */
@@ -85,19 +120,23 @@ function declaredGraceMs(check: ComposeHealthcheck): number {
   return Math.max(durationMs(check.start_period ?? '0s'), interval * (check.retries ?? 3))
 }
 
+/** What the run's override changes in one health check (see healthTiming). */
+function runHealthcheck(check: ComposeHealthcheck | undefined, timing: HealthTiming): object {
+  if (check === undefined || check.disable === true) return {}
+  // The declared grace becomes the start period, so a slow start (initdb on a busy machine) is not
+  // called unhealthy sooner than declared; a success still counts at once, and ends it.
+  const start_period = `${declaredGraceMs(check)}ms`
+  if (timing.interval !== null) return { healthcheck: { interval: timing.interval, start_period } }
+  if (timing.startInterval !== null) return { healthcheck: { start_period, start_interval: timing.startInterval } }
+  return {}
+}
+
 /**
  * The override this run adds on top of the stack's own files: the run's labels on every service,
- * network and volume (so the sweep finds them), and, unless asked for the declared timings, a
- * short health-check interval. Engine 20.10 has no start_interval: with the guide's 30 s interval
- * the first probe waits 30 s. The shorter interval keeps the declared grace as a start period, so
- * a slow start (initdb on a busy machine) is not called unhealthy sooner than declared; a success
- * still counts at once. The declared timings are checked from the configuration instead.
+ * network and volume (so the sweep finds them), and the run's health timing (healthTiming). The
+ * declared timings are checked from the configuration whichever the live stack runs.
  */
-export function runOverride(
-  model: ComposeModel,
-  labels: Record<string, string>,
-  healthInterval: string | null,
-): object {
+export function runOverride(model: ComposeModel, labels: Record<string, string>, timing: HealthTiming): object {
   const labelled = (entries: Record<string, { external?: boolean }> | undefined): Record<string, object> =>
     Object.fromEntries(
       Object.entries(entries ?? {})
@@ -105,25 +144,22 @@ export function runOverride(
         .map(([name]) => [name, { labels }]),
     )
   const services = Object.fromEntries(
-    Object.entries(model.services).map(([name, service]) => {
-      const check = service.healthcheck
-      const fast =
-        check !== undefined && check.disable !== true && healthInterval !== null
-          ? { healthcheck: { interval: healthInterval, start_period: `${declaredGraceMs(check)}ms` } }
-          : {}
-      return [name, { labels, ...fast }]
-    }),
+    Object.entries(model.services).map(([name, service]) => [
+      name,
+      { labels, ...runHealthcheck(service.healthcheck, timing) },
+    ]),
   )
   return { services, networks: labelled(model.networks), volumes: labelled(model.volumes) }
 }
 
 /** How long the stack may take to turn healthy: the slowest health check's worst case, plus room to create. */
-export function startupBudgetMs(model: ComposeModel, healthInterval: string | null): number {
+export function startupBudgetMs(model: ComposeModel, timing: HealthTiming): number {
   const worst = Object.values(model.services).map(({ healthcheck: check }) => {
     if (check === undefined || check.disable === true) return 0
-    const interval = durationMs(healthInterval ?? check.interval ?? '30s')
+    const interval = durationMs(timing.interval ?? check.interval ?? '30s')
     const timeout = durationMs(check.timeout ?? '30s')
-    const grace = healthInterval === null ? durationMs(check.start_period ?? '0s') : declaredGraceMs(check)
+    const asDeclared = timing.interval === null && timing.startInterval === null
+    const grace = asDeclared ? durationMs(check.start_period ?? '0s') : declaredGraceMs(check)
     return grace + ((check.retries ?? 3) + 1) * (interval + timeout)
   })
   return Math.max(0, ...worst) + 60_000
@@ -135,11 +171,9 @@ export function prepareRun(config: Config, checked: Preflight, composeEnv: Recor
   const dir = join(config.reportsDir, 'runs', runId)
   mkdirSync(dir, { recursive: true })
   const overrideFile = join(dir, 'compose.run.json')
+  const health = healthTiming(config.healthInterval, checked.engine)
   // JSON is YAML, and Compose reads it as an override like any other file.
-  writeFileSync(
-    overrideFile,
-    JSON.stringify(runOverride(checked.model, runLabels(runId, owner), config.healthInterval), null, 2),
-  )
+  writeFileSync(overrideFile, JSON.stringify(runOverride(checked.model, runLabels(runId, owner), health), null, 2))
   return {
     runId,
     owner,
@@ -148,9 +182,9 @@ export function prepareRun(config: Config, checked: Preflight, composeEnv: Recor
     services: Object.keys(checked.model.services),
     runDir: dir,
     composeEnv,
-    startupBudgetMs: startupBudgetMs(checked.model, config.healthInterval),
+    startupBudgetMs: startupBudgetMs(checked.model, health),
     keep: config.keep,
-    healthInterval: config.healthInterval,
+    health,
   }
 }
 

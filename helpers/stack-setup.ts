@@ -7,7 +7,7 @@ import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from '
 import type { TestProject } from 'vitest/node'
 import { projectResources } from './compose.ts'
 import { watchHealth, type HealthyTimes } from './health-events.ts'
-import { runFromEnv, secretsOf } from './run.ts'
+import { runFromEnv, secretsOf, type HealthTiming } from './run.ts'
 import { elapsedMs } from './units.ts'
 import { ExplainedWait } from './wait.ts'
 
@@ -20,7 +20,7 @@ export interface StackInfo {
   readonly startupMs: number
   /** Milliseconds from each container's start to its first healthy, by service (HC-1). */
   readonly healthyMs: HealthyTimes
-  readonly healthInterval: string | null
+  readonly health: HealthTiming
   /** Why the stack did not come up, or null. The LC-1 test reports it; the others skip. */
   readonly failure: string | null
 }
@@ -67,7 +67,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     containers: await containersOf(run.runId),
     startupMs,
     healthyMs,
-    healthInterval: run.healthInterval,
+    health: run.health,
     failure,
   })
   return async () => {

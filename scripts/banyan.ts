@@ -19,7 +19,7 @@ import { mask, maskingStream } from '../helpers/mask.ts'
 import { dockerVersions, preflight, type Preflight } from '../helpers/preflight.ts'
 import { STATIC_CLAIMS, staticFindings, staticInput } from '../helpers/static-checks.ts'
 import { policy } from '../fixtures/policy.ts'
-import { newRunEnvironment, newRunId, readyRun, runToEnv, secretsOf } from '../helpers/run.ts'
+import { describeTiming, newRunEnvironment, newRunId, readyRun, runToEnv, secretsOf } from '../helpers/run.ts'
 import {
   describeClaims,
   gatePasses,
@@ -223,11 +223,7 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
   say(
     `run ${run.runId}: ${services} on Engine ${checked.engine}, Compose ${checked.compose}, ${checked.imageMode} images`,
   )
-  if (run.healthInterval !== null) {
-    say(
-      `health checks run every ${run.healthInterval} here to start fast; the declared timings are checked from the configuration`,
-    )
-  }
+  say(`health checks run ${describeTiming(run.health)}; the declared timings are checked from the configuration`)
 
   const junit = join(config.reportsDir, 'junit.xml')
   const results = join(run.runDir, 'vitest.json')
@@ -255,7 +251,7 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
   // same, and so does a refuted configuration that BANYAN_CONTINUE went past.
   const unexplained = tested !== 0 && !live.some((outcome) => outcome.status === 'failed')
   const code = tested === 130 ? 130 : refuted || unexplained || !gatePasses(outcomes, waivers) ? 1 : 0
-  setup.healthInterval = run.healthInterval ?? 'as declared'
+  setup.healthInterval = describeTiming(run.health)
   setup.startupMs = startup.startupMs
   writeSummary({ config, run: run.runId, code, started, setup, outcomes, waivers, secrets })
 
