@@ -1,0 +1,116 @@
+// A container's CPU limit, read and judged by the kernel's own counters rather than by a share of
+// a CPU that other work on a shared machine also wants: the CFS bandwidth controller counts every
+// period in which the cgroup ran and every one in which it used up its quota, and those counts
+// hold whatever else the machine is doing.
+import { getContainerRuntimeClient } from 'testcontainers'
+import { docker } from './docker.ts'
+import { testLabels } from './labels.ts'
+
+/** The cgroup's cumulative CPU counters, as the engine reads them (the stats API, cgroup v1 or v2). */
+export interface CpuCounters {
+  /** CPU time the cgroup used, in nanoseconds. */
+  usageNs: number
+  /** Enforcement periods in which the cgroup had work to run. */
+  periods: number
+  /** Periods in which it used up its quota and was held back until the next one. */
+  throttledPeriods: number
+}
+
+interface EngineStats {
+  cpu_stats: {
+    cpu_usage: { total_usage: number }
+    throttling_data: { periods: number; throttled_periods: number }
+  }
+}
+
+/** From the engine, not from /sys on this host: the engine may be elsewhere, or rootless. */
+export async function cpuCounters(container: string): Promise<CpuCounters> {
+  const client = await getContainerRuntimeClient()
+  const stats = (await client.container.dockerode
+    .getContainer(container)
+    .stats({ stream: false, 'one-shot': true })) as unknown as EngineStats
+  const { cpu_usage, throttling_data } = stats.cpu_stats
+  return {
+    usageNs: cpu_usage.total_usage,
+    periods: throttling_data.periods,
+    throttledPeriods: throttling_data.throttled_periods,
+  }
+}
+
+/** A container's CPU limit as Docker runs it, in CPUs (0: none), and the `docker update` flags that set it. */
+export async function cpuLimitOf(
+  container: string,
+): Promise<{ cpus: number; periodUs: number; flags: (cpus: number) => string[] }> {
+  const format = '{{.HostConfig.NanoCpus}} {{.HostConfig.CpuQuota}} {{.HostConfig.CpuPeriod}}'
+  const { stdout } = await docker(['inspect', '--format', format, container])
+  const [nanoCpus = 0, quota = 0, period = 0] = stdout.trim().split(' ').map(Number)
+  // `deploy.resources.limits.cpus` becomes NanoCpus; `cpu_quota` sets the quota itself. Docker
+  // refuses to mix the two on one container, so the limit is changed the way it was given.
+  const periodUs = period > 0 ? period : 100_000
+  if (nanoCpus > 0) return { cpus: nanoCpus / 1e9, periodUs, flags: (cpus) => ['--cpus', String(cpus)] }
+  return {
+    cpus: quota > 0 ? quota / periodUs : 0,
+    periodUs,
+    flags: (cpus) => ['--cpu-quota', String(Math.round(cpus * periodUs)), '--cpu-period', String(periodUs)],
+  }
+}
+
+/**
+ * Busy work inside a container's cgroup, from outside it: a helper container whose cgroup is a
+ * child of the target's, so the target's quota holds it and the target's counters count it,
+ * whatever the target's image has in it (a distroless one has no shell to loop in). The cgroupfs
+ * driver names a container's cgroup /docker/<id>.
+ */
+export async function busyInside(container: string, image: string, seconds: number, loops: number): Promise<void> {
+  const { stdout } = await docker(['inspect', '--format', '{{.Id}} {{.HostConfig.CgroupParent}}', container])
+  const [id = '', parent = ''] = stdout.trim().split(' ')
+  const driver = (await docker(['info', '--format', '{{.CgroupDriver}}'])).stdout.trim()
+  if (driver !== 'cgroupfs')
+    throw new Error(`busy work inside a container needs the cgroupfs driver; this engine runs ${driver}`)
+  const labels = Object.entries(testLabels()).flatMap(([key, value]) => ['--label', `${key}=${value}`])
+  const loop = `timeout ${seconds} sh -c 'while :; do :; done'`
+  const { exitCode, stderr } = await docker(
+    [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      ...labels,
+      '--cgroup-parent',
+      `${parent === '' ? '/docker' : parent}/${id}`,
+      image,
+      'sh',
+      '-c',
+      `for i in $(seq ${loops}); do ${loop} & done; wait`,
+    ],
+    { timeoutMs: (seconds + 60) * 1000 },
+  )
+  if (exitCode !== 0) throw new Error(`the busy helper in ${container}'s cgroup failed: ${stderr.trim()}`)
+}
+
+/**
+ * How a CPU limit held while busy work ran, from the counters before and after. In every period
+ * the cgroup may use its quota and no more, so the CPU it used cannot exceed periods × quota; the
+ * kernel charges in slices, so a period can run over by a little (10 % and one period allowed).
+ * Throttled periods show the limit was reached and held the work back.
+ */
+export function quotaVerdict(before: CpuCounters, after: CpuCounters, cpus: number, periodUs = 100_000) {
+  const periods = after.periods - before.periods
+  const usedNs = after.usageNs - before.usageNs
+  const quotaNs = cpus * periodUs * 1000
+  const allowedNs = periods * quotaNs * 1.1 + quotaNs
+  return {
+    figures: {
+      periods,
+      throttledPeriods: after.throttledPeriods - before.throttledPeriods,
+      usedMs: Math.round(usedNs / 1e6),
+      quotaMsPerPeriod: quotaNs / 1e6,
+      usedOfAllowed: periods > 0 ? Number((usedNs / (periods * quotaNs)).toFixed(3)) : 0,
+    },
+    verdict: {
+      enforced: periods > 0,
+      throttled: after.throttledPeriods > before.throttledPeriods,
+      withinQuota: usedNs <= allowedNs,
+    },
+  }
+}
