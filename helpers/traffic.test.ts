@@ -58,4 +58,11 @@ describe('clients', () => {
     expect(results.length).toBeGreaterThan(2)
     expect(load.results).toBe(results)
   })
+  it('go on for a span of time after stopAfter, and stop by themselves at its end', async () => {
+    const load = clients(2, () => new Promise<number>((resolve) => setTimeout(() => resolve(performance.now()), 5)))
+    const from = performance.now()
+    const results = await load.stopAfter(100)
+    expect(Math.max(...results) - from).toBeGreaterThanOrEqual(100)
+    expect(Math.max(...results) - from).toBeLessThan(1_000)
+  })
 })

@@ -43,6 +43,11 @@ export interface Load<T> {
   done: Promise<T[]>
   /** Stops sending, waits for the requests in flight, and returns every result. */
   stop: () => Promise<T[]>
+  /**
+   * Goes on sending for `ms` more, then stops as stop() does: a load test that must cover a span of
+   * time (one of nginx's retry periods, say) whatever the machine's speed.
+   */
+  stopAfter: (ms: number) => Promise<T[]>
 }
 
 /**
@@ -59,9 +64,10 @@ export function clients<T>(
   const results: T[] = []
   let next = 0
   let running = true
+  let deadline = Infinity
   const done = Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (running && next < total) {
+      while (running && next < total && performance.now() < deadline) {
         const index = next
         next += 1
         results.push(await send(index, started))
@@ -74,6 +80,10 @@ export function clients<T>(
     done,
     stop: async () => {
       running = false
+      return done
+    },
+    stopAfter: async (ms) => {
+      deadline = performance.now() + ms
       return done
     },
   }

@@ -25,6 +25,14 @@ import { policy } from '../../fixtures/policy.ts'
 const COMMAND_QUEUE = 'user-service.commands'
 
 /**
+ * How long steady load goes on after a replica leaves. nginx takes a server that failed out of
+ * rotation for fail_timeout (10 s unless set) and then tries it again with a live request; a
+ * window shorter than that can end before the moment a vanished replica costs a request (a
+ * request count, on a fast machine, did: 600 requests took 3 s), so it is a span of time.
+ */
+const AFTER_LEAVING_MS = 15_000
+
+/**
  * The guide's scaling command (`docker compose up -d --scale api-gateway=3`), waiting until the
  * replicas are healthy. As the guide writes it: for the whole project. Compose 2.26 recreates a
  * service's running containers on `up --no-deps <service>` though nothing changed (its dry run
@@ -119,11 +127,8 @@ describe('scaling and replicas going away', { timeout: 180_000 }, () => {
       const goneAt = elapsedMs(load.started)
       if (how === 'stopped') await docker(['stop', leaving])
       else await crash(leaving)
-      // Steady load goes on for as long as the replica stays away (stop) or comes back (crash).
-      await expect
-        .poll(() => since(load.results, goneAt), { timeout: 30_000, message: 'traffic stopped after the replica left' })
-        .toBeGreaterThan(600)
-      const replies = await load.stop()
+      const replies = await load.stopAfter(AFTER_LEAVING_MS)
+      expect(since(replies, goneAt), 'no traffic flowed after the replica left').toBeGreaterThan(100)
       const errors = failures(replies).filter((reply) => reply.at >= goneAt)
       const lastError = errors.at(-1)
       recordFigures('LB-5', {
