@@ -25,9 +25,12 @@ describe('servedBy and failures', () => {
       { at: 2, status: 200, servedBy: 'a' },
       { at: 3, status: 502, servedBy: null },
       { at: 4, status: 0, servedBy: null, error: 'ECONNRESET' },
+      { at: 5, status: 301, servedBy: null },
+      { at: 6, status: 404, servedBy: 'a' },
+      { at: 7, status: 200, servedBy: null },
     ]
     expect(servedBy(replies)).toEqual({ a: 2, b: 1 })
-    expect(failures(replies).map(({ at }) => at)).toEqual([3, 4])
+    expect(failures(replies).map(({ at }) => at)).toEqual([3, 4, 5, 6, 7])
   })
 })
 

@@ -101,17 +101,22 @@ export const burst = (
 export const steadyLoad = (url: string, concurrency: number): Load<Reply> =>
   clients(concurrency, (_, started) => get(url, started, {}))
 
+/**
+ * A reply the client can use: a 2xx. A redirect, a 404 from an nginx that proxies nowhere, or an
+ * error page served with 200 by nginx itself (no replica named) is not a served request.
+ */
+const served = ({ status, servedBy: replica }: Reply): boolean => status >= 200 && status < 300 && replica !== null
+
 /** How many replies each replica served; failures are not counted here. */
 export function servedBy(replies: readonly Reply[]): Record<string, number> {
   const counts: Record<string, number> = {}
-  for (const { servedBy: replica, status } of replies) {
-    if (replica !== null && status < 500 && status !== 0) counts[replica] = (counts[replica] ?? 0) + 1
+  for (const reply of replies) {
+    if (served(reply) && reply.servedBy !== null) counts[reply.servedBy] = (counts[reply.servedBy] ?? 0) + 1
   }
   return counts
 }
 
-export const failures = (replies: readonly Reply[]): Reply[] =>
-  replies.filter(({ status }) => status === 0 || status >= 500)
+export const failures = (replies: readonly Reply[]): Reply[] => replies.filter((reply) => !served(reply))
 
 export interface EvenSpread {
   statistic: number
