@@ -92,11 +92,17 @@ describe('limits enforced', () => {
       await using _restored = {
         [Symbol.asyncDispose]: async () => {
           await docker(['update', ...limit.flags(limit.cpus), container])
+          // Every later check runs on this container: it must have its own limit back.
+          expect((await cpuLimitOf(container)).cpus, `${service}'s CPU limit was not put back`).toBe(limit.cpus)
         },
       }
       const before = await cpuCounters(container)
       await busyInside(container, credential('TOOLS_IMAGE'), BUSY_SECONDS, 2)
-      const { figures, verdict } = quotaVerdict(before, await cpuCounters(container), TEST_CPUS, limit.periodUs)
+      const { figures, verdict } = quotaVerdict(before, await cpuCounters(container), {
+        cpus: TEST_CPUS,
+        periodUs: limit.periodUs,
+        busySeconds: BUSY_SECONDS,
+      })
       recordFigures(
         'RL-3',
         Object.fromEntries(
@@ -106,7 +112,7 @@ describe('limits enforced', () => {
           ]),
         ),
       )
-      expect(verdict, JSON.stringify(figures)).toEqual({ enforced: true, throttled: true, withinQuota: true })
+      expect(verdict, JSON.stringify(figures)).toEqual({ heldBack: true, reachedQuota: true, withinQuota: true })
     },
   )
 })
