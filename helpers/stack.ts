@@ -77,6 +77,20 @@ export async function untilState(
     .toEqual(ids.map(() => state))
 }
 
+/**
+ * Waits for Docker's own health verdict on a running container, as long as the health check it
+ * runs can take to give it: `unhealthy` needs every retry to fail, each a full interval and
+ * timeout; `healthy` again needs the next probe, at most two intervals away. 30 s probes need
+ * minutes where 1 s probes need seconds; ten seconds more for the engine and a busy machine.
+ */
+export async function untilHealth(container: string, verdict: 'unhealthy' | 'healthy', message: string): Promise<void> {
+  const { stdout } = await docker(['inspect', '--format', '{{json .Config.Healthcheck}}', container])
+  const check = JSON.parse(stdout) as { Interval?: number; Timeout?: number; Retries?: number } | null
+  const probeMs = ((check?.Interval || 30e9) + (check?.Timeout || 30e9)) / 1e6
+  const probes = verdict === 'unhealthy' ? (check?.Retries || 3) + 1 : 2
+  await untilState(container, verdict, message, Math.round(probes * probeMs) + 10_000)
+}
+
 /** The address on this machine where a service publishes a container port (nginx's 80, say). */
 export async function publishedAddress(service: string, port: number): Promise<string> {
   const { stdout } = await docker(['port', await runningContainerOf(service), String(port)])

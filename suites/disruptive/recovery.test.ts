@@ -12,8 +12,8 @@ import {
   processOf,
   skipIfDown,
   stack,
+  untilHealth,
   untilState,
-  verdictWithinMs,
   wholeAgain,
 } from '../../helpers/stack.ts'
 
@@ -47,12 +47,7 @@ describe('recovery', () => {
         .poll(report, { timeout: 30_000, interval: 100, message: 'the gateway never reported postgres down' })
         .toEqual({ statusCode: 503, down: ['postgres'] })
       const detectMs = elapsedMs(stopped)
-      await untilState(
-        gateway,
-        'unhealthy',
-        'Docker never marked the gateway unhealthy',
-        await verdictWithinMs(gateway, 'unhealthy'),
-      )
+      await untilHealth(gateway, 'unhealthy', 'Docker never marked the gateway unhealthy')
       const unhealthyMs = elapsedMs(stopped)
 
       const started = performance.now()
@@ -61,12 +56,7 @@ describe('recovery', () => {
         .poll(report, { timeout: 60_000, interval: 100, message: 'the gateway never reported postgres back' })
         .toEqual({ statusCode: 200, down: [] })
       const recoverMs = elapsedMs(started)
-      await untilState(
-        gateway,
-        'healthy',
-        'Docker never marked the gateway healthy again',
-        await verdictWithinMs(gateway, 'healthy'),
-      )
+      await untilHealth(gateway, 'healthy', 'Docker never marked the gateway healthy again')
       const healthyAgainMs = elapsedMs(started)
 
       recordFigures('HC-3', { detectMs, unhealthyMs, recoverMs, healthyAgainMs })
