@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { CLAIMS } from './claims.ts'
 
-export type ClaimStatus = 'verified' | 'refuted' | 'waived' | 'not verifiable here'
+export type ClaimStatus = 'verified' | 'refuted' | 'waived' | 'not verifiable here' | 'not checked'
 
 /**
  * A failure a stack knowingly has, committed beside it with the reason. `test` narrows it to the
@@ -42,64 +43,48 @@ export interface Summary {
   staleWaivers?: Waiver[]
 }
 
-// What the summary reads from vitest's JSON reporter.
-interface VitestJson {
-  testResults: {
-    message?: string
-    assertionResults: { fullName: string; status: string; failureMessages: string[] }[]
-  }[]
-}
-
 export const claimIds = (name: string): string[] =>
   [...name.matchAll(/\[([A-Z]{2}-\d+)\]/g)].map((match) => match[1] ?? '')
 
-/** Outcomes of every test vitest ran; a file that failed to load counts as one failed test. */
+/** The outcomes a vitest run wrote (helpers/outcomes-reporter.ts); none when it never got that far. */
 export function readOutcomes(file: string): TestOutcome[] {
   if (!existsSync(file)) return []
-  const results = (JSON.parse(readFileSync(file, 'utf8')) as VitestJson).testResults
-  return results.flatMap(({ assertionResults, message }) => {
-    const loadFailure: TestOutcome[] =
-      assertionResults.length === 0 && message ? [{ name: 'test file', status: 'failed', message }] : []
-    return [
-      ...loadFailure,
-      ...assertionResults.map(({ fullName, status, failureMessages }): TestOutcome => {
-        const outcome = status === 'passed' ? 'passed' : status === 'failed' ? 'failed' : 'skipped'
-        return failureMessages.length > 0
-          ? { name: fullName, status: outcome, message: failureMessages.join('\n').split('\n')[0] ?? '' }
-          : { name: fullName, status: outcome }
-      }),
-    ]
-  })
+  return JSON.parse(readFileSync(file, 'utf8')) as TestOutcome[]
 }
 
 const waiverFor = (outcome: TestOutcome, claim: string, waivers: readonly Waiver[]): Waiver | undefined =>
   waivers.find((waiver) => waiver.claim === claim && (waiver.test === undefined || outcome.name.includes(waiver.test)))
 
 /**
- * A claim is refuted by any failed test no waiver covers, waived when a waiver covers every failed
- * test, verified when every test passed, and not verifiable otherwise.
+ * Every claim of the list, in its order, answered: refuted by any failed test no waiver covers,
+ * waived when a waiver covers every failed test, verified when every test passed, not verifiable
+ * here when its tests were skipped for a reason decided before the run, and not checked when no
+ * test of this run names it. A test that names a claim the list lacks still shows, after them.
  */
-export function summariseClaims(outcomes: readonly TestOutcome[], waivers: readonly Waiver[] = []): ClaimResult[] {
-  const byClaim = new Map<string, TestOutcome[]>()
+export function summariseClaims(
+  outcomes: readonly TestOutcome[],
+  waivers: readonly Waiver[] = [],
+  claims: readonly string[] = CLAIMS.map(({ id }) => id),
+): ClaimResult[] {
+  const byClaim = new Map<string, TestOutcome[]>(claims.map((id) => [id, []]))
   for (const outcome of outcomes) {
     for (const id of claimIds(outcome.name)) byClaim.set(id, [...(byClaim.get(id) ?? []), outcome])
   }
-  return [...byClaim.entries()]
-    .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
-    .map(([id, tests]): ClaimResult => {
-      const failed = tests.filter((test) => test.status === 'failed')
-      const covering = failed.map((test) => waiverFor(test, id, waivers))
-      if (failed.length > 0 && covering.every((waiver) => waiver !== undefined)) {
-        return { id, status: 'waived', tests, waivers: [...new Set(covering.map((waiver) => waiver.reason))] }
-      }
-      const status: ClaimStatus =
-        failed.length > 0
-          ? 'refuted'
-          : tests.every((test) => test.status === 'passed')
-            ? 'verified'
-            : 'not verifiable here'
-      return { id, status, tests }
-    })
+  return [...byClaim.entries()].map(([id, tests]): ClaimResult => {
+    if (tests.length === 0) return { id, status: 'not checked', tests }
+    const failed = tests.filter((test) => test.status === 'failed')
+    const covering = failed.map((test) => waiverFor(test, id, waivers))
+    if (failed.length > 0 && covering.every((waiver) => waiver !== undefined)) {
+      return { id, status: 'waived', tests, waivers: [...new Set(covering.map((waiver) => waiver.reason))] }
+    }
+    const status: ClaimStatus =
+      failed.length > 0
+        ? 'refuted'
+        : tests.every((test) => test.status === 'passed')
+          ? 'verified'
+          : 'not verifiable here'
+    return { id, status, tests }
+  })
 }
 
 /** Waivers whose tests ran and passed: what they excused no longer happens. */
@@ -113,12 +98,17 @@ export function staleWaivers(outcomes: readonly TestOutcome[], waivers: readonly
   })
 }
 
-/** The gate: every failed test is covered by a waiver of a claim it names. A failure that names no claim is never waived. */
+/**
+ * The gate: every failed test is covered, for every claim it names, by a waiver of that claim. A
+ * test of two claims with one waived still refutes the other; a failure that names no claim is
+ * never waived.
+ */
 export function gatePasses(outcomes: readonly TestOutcome[], waivers: readonly Waiver[]): boolean {
-  return outcomes.every(
-    (outcome) =>
-      outcome.status !== 'failed' || claimIds(outcome.name).some((id) => waiverFor(outcome, id, waivers) !== undefined),
-  )
+  return outcomes.every((outcome) => {
+    if (outcome.status !== 'failed') return true
+    const ids = claimIds(outcome.name)
+    return ids.length > 0 && ids.every((id) => waiverFor(outcome, id, waivers) !== undefined)
+  })
 }
 
 /** The committed waivers of a stack, each with its reason; a waiver without one is bad input. */
@@ -139,9 +129,34 @@ export function parseWaivers(text: string, file: string): Waiver[] {
   })
 }
 
+const STATUSES: readonly ClaimStatus[] = ['verified', 'refuted', 'waived', 'not verifiable here', 'not checked']
+
 export function describeClaims(claims: readonly ClaimResult[]): string {
-  const count = (status: ClaimStatus): number => claims.filter((claim) => claim.status === status).length
-  const refuted = claims.filter((claim) => claim.status === 'refuted').map((claim) => claim.id)
-  const waived = claims.filter((claim) => claim.status === 'waived').map((claim) => claim.id)
-  return `${count('verified')} claims verified, ${count('refuted')} refuted${refuted.length > 0 ? ` (${refuted.join(', ')})` : ''}, ${count('waived')} waived${waived.length > 0 ? ` (${waived.join(', ')})` : ''}, ${count('not verifiable here')} not verifiable here`
+  return STATUSES.map((status) => {
+    const ids = claims.filter((claim) => claim.status === status).map((claim) => claim.id)
+    const named = status !== 'verified' && ids.length > 0 && ids.length <= 12 ? ` (${ids.join(', ')})` : ''
+    return `${ids.length} ${status === 'waived' ? 'refuted but waived' : status}${named}`
+  }).join(', ')
+}
+
+/**
+ * The closing table: one line a claim, in the guide's order, with why where it is not verified. A
+ * waived claim reads "refuted, waived: <reason>", so nobody takes it for verified.
+ */
+export function claimTable(claims: readonly ClaimResult[]): string[] {
+  return claims.map(({ id, status, tests, waivers }) => {
+    const first = (wanted: TestOutcome['status']): string => {
+      const test = tests.find((outcome) => outcome.status === wanted)
+      return test === undefined ? '' : `: ${test.message ?? test.name}`
+    }
+    const why =
+      status === 'refuted'
+        ? first('failed')
+        : status === 'waived'
+          ? `: ${(waivers ?? []).join('; ')}`
+          : status === 'not verifiable here'
+            ? first('skipped')
+            : ''
+    return `${id.padEnd(6)}${status === 'waived' ? 'refuted, waived' : status}${why}`
+  })
 }

@@ -21,6 +21,7 @@ import { STATIC_CLAIMS, staticFindings, staticInput } from '../helpers/static-ch
 import { policy } from '../fixtures/policy.ts'
 import { describeTiming, newRunEnvironment, newRunId, readyRun, runToEnv, secretsOf } from '../helpers/run.ts'
 import {
+  claimTable,
   describeClaims,
   gatePasses,
   parseWaivers,
@@ -114,6 +115,19 @@ function readStartup(runDir: string): Startup {
   return JSON.parse(readFileSync(file, 'utf8')) as Startup
 }
 
+/**
+ * The reporters of every vitest run: the terminal's, JUnit for CI, and the outcomes the gate
+ * judges (helpers/outcomes-reporter.ts, to the file BANYAN_OUTCOMES names).
+ */
+function reporting(junit: string): string[] {
+  return [
+    '--reporter=default',
+    '--reporter=junit',
+    `--reporter=${join(ROOT, 'helpers/outcomes-reporter.ts')}`,
+    `--outputFile.junit=${junit}`,
+  ]
+}
+
 function maskFile(file: string, secrets: readonly string[]): void {
   if (existsSync(file)) writeFileSync(file, mask(readFileSync(file, 'utf8'), secrets))
 }
@@ -179,6 +193,8 @@ function writeSummary({ config, run, code, started, setup, outcomes, waivers, se
   mkdirSync(config.reportsDir, { recursive: true })
   writeFileSync(join(config.reportsDir, 'summary.json'), mask(JSON.stringify(summary, null, 2), secrets))
   const prefix = outcome === 'interrupted' ? 'interrupted: no verdict; ' : ''
+  // Every claim, every run: a person reads the verdict here without opening a file.
+  process.stderr.write(`\n${mask(claimTable(claims).join('\n'), secrets)}\n\n`)
   say(`${prefix}${describeClaims(claims)}; reports in ${config.reportsDir}`)
 }
 
@@ -226,11 +242,9 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
   say(`health checks run ${describeTiming(run.health)}; the declared timings are checked from the configuration`)
 
   const junit = join(config.reportsDir, 'junit.xml')
-  const results = join(run.runDir, 'vitest.json')
-  const env = { ...process.env, ...runToEnv(run) }
-  const reporters = ['--reporter=default', '--reporter=junit', '--reporter=json']
-  const outputs = [`--outputFile.junit=${junit}`, `--outputFile.json=${results}`]
-  const tested = await runVitest(['run', '--project', 'stack', ...reporters, ...outputs, ...vitestArgs], env, secrets)
+  const results = join(run.runDir, 'outcomes.json')
+  const env = { ...process.env, ...runToEnv(run), BANYAN_OUTCOMES: results }
+  const tested = await runVitest(['run', '--project', 'stack', ...reporting(junit), ...vitestArgs], env, secrets)
   maskFile(junit, secrets)
   maskFile(results, secrets)
 
@@ -272,17 +286,10 @@ function waivedCount(outcomes: readonly TestOutcome[], waivers: readonly Waiver[
 /** `pnpm test:static`: the configuration suite alone, through vitest, with the run's variables so Compose can resolve the files. */
 async function staticOnly(config: Config, vitestArgs: string[]): Promise<RunResult> {
   const runEnv = newRunEnvironment()
-  const results = join(config.reportsDir, 'vitest-static.json')
-  const outputs = [
-    '--reporter=default',
-    '--reporter=junit',
-    '--reporter=json',
-    `--outputFile.junit=${join(config.reportsDir, 'junit-static.xml')}`,
-    `--outputFile.json=${results}`,
-  ]
+  const results = join(config.reportsDir, 'outcomes-static.json')
   const code = await runVitest(
-    ['run', '--project', 'static', ...outputs, ...vitestArgs],
-    { ...process.env, ...runEnv },
+    ['run', '--project', 'static', ...reporting(join(config.reportsDir, 'junit-static.xml')), ...vitestArgs],
+    { ...process.env, ...runEnv, BANYAN_OUTCOMES: results },
     secretsOf(runEnv),
   )
   return { code, outcomes: readOutcomes(results) }
@@ -298,16 +305,14 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
   const runId = newRunId()
   // The run's variables too: the static suite resolves the reference stack's compose files.
   const runEnv = newRunEnvironment()
-  const env = { ...process.env, ...runEnv, BANYAN_RUN_ID: runId, BANYAN_OWNER: ownerOf() }
+  const results = join(config.reportsDir, 'outcomes-self.json')
+  const env = { ...process.env, ...runEnv, BANYAN_RUN_ID: runId, BANYAN_OWNER: ownerOf(), BANYAN_OUTCOMES: results }
   const named = vitestArgs.includes('--project')
   const projects = named
     ? []
     : ['--project', 'unit', '--project', 'static', '--project', 'services', '--project', 'kit', '--project', 'controls']
   const junit = join(config.reportsDir, 'junit-self.xml')
-  const results = join(config.reportsDir, 'vitest-self.json')
-  const reporters = ['--reporter=default', '--reporter=junit', '--reporter=json']
-  const outputs = [`--outputFile.junit=${junit}`, `--outputFile.json=${results}`]
-  const code = await runVitest(['run', ...projects, ...reporters, ...outputs, ...vitestArgs], env, secretsOf(runEnv))
+  const code = await runVitest(['run', ...projects, ...reporting(junit), ...vitestArgs], env, secretsOf(runEnv))
   const swept = describeSweep(await sweep({ run: runId }))
   if (swept !== null) say(`removed what the tests left: ${swept}`)
   const own = { code, outcomes: readOutcomes(results) }

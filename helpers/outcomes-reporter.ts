@@ -1,0 +1,97 @@
+// A vitest reporter that writes every test's outcome as the gate must judge it, to the file
+// BANYAN_OUTCOMES names. Vitest's JSON reporter loses what happens outside a test body: a
+// beforeAll that throws leaves its tests "skipped", an afterAll that throws leaves them "passed",
+// and an unhandled rejection belongs to no test. Here each of those fails the tests it blocks, so
+// their claims are refuted, never "not verifiable here".
+import { writeFileSync } from 'node:fs'
+import type { Reporter, TestModule } from 'vitest/node'
+import type { TestOutcome } from './report.ts'
+
+/** The parts of vitest's reported tasks this reads, so the rules can be tested on plain data. */
+export interface ReportedSuite {
+  /** A describe block's name; a module has none that counts. */
+  readonly name: string
+  readonly type: 'suite' | 'module'
+  errors(): readonly { message: string }[]
+}
+
+export type ReportedResult =
+  | { state: 'passed' | 'pending' }
+  | { state: 'failed'; errors: readonly { message: string }[] }
+  | { state: 'skipped'; note?: string }
+
+export interface UnhandledError {
+  message: string
+  VITEST_TEST_NAME?: string
+}
+
+const firstLine = (message: string): string => message.split('\n')[0] ?? ''
+
+/**
+ * One outcome a test, named as the summary knows it (its describe path and title, joined by
+ * spaces). A test is failed when it failed, when a hook of a suite around it failed (before it
+ * ran: it never checked anything; after it: its clean-up did not hold), or when an error nobody
+ * handled was raised while it ran. It is skipped only when it skipped itself or was never run.
+ */
+export function outcomesOf(
+  tests: readonly { name: string; suites: readonly ReportedSuite[]; result: ReportedResult }[],
+  unhandled: readonly UnhandledError[],
+  loadFailures: readonly { module: string; message: string }[] = [],
+): TestOutcome[] {
+  const outcomes = tests.map(({ name, suites, result }): TestOutcome => {
+    const fullName = [...suites.filter((suite) => suite.type === 'suite').map((suite) => suite.name), name].join(' ')
+    if (result.state === 'failed') {
+      return { name: fullName, status: 'failed', message: firstLine(result.errors[0]?.message ?? 'failed') }
+    }
+    const hook = suites.flatMap((suite) => suite.errors())[0]
+    if (hook !== undefined) {
+      return { name: fullName, status: 'failed', message: `a hook around this test failed: ${firstLine(hook.message)}` }
+    }
+    const stray = unhandled.find((error) => error.VITEST_TEST_NAME === name)
+    if (stray !== undefined) {
+      return { name: fullName, status: 'failed', message: `unhandled error: ${firstLine(stray.message)}` }
+    }
+    if (result.state === 'passed') return { name: fullName, status: 'passed' }
+    const note = result.state === 'skipped' ? result.note : 'never ran'
+    return note === undefined
+      ? { name: fullName, status: 'skipped' }
+      : { name: fullName, status: 'skipped', message: note }
+  })
+  // An error that belongs to no test, or a file that did not load, names no claim: it fails the gate.
+  const strays = unhandled
+    .filter(
+      (error) => error.VITEST_TEST_NAME === undefined || !tests.some(({ name }) => name === error.VITEST_TEST_NAME),
+    )
+    .map((error): TestOutcome => ({ name: 'unhandled error', status: 'failed', message: firstLine(error.message) }))
+  const unloaded = loadFailures.map(({ module, message }): TestOutcome => ({
+    name: `test file ${module}`,
+    status: 'failed',
+    message: firstLine(message),
+  }))
+  return [...unloaded, ...outcomes, ...strays]
+}
+
+export default class OutcomesReporter implements Reporter {
+  onTestRunEnd(modules: readonly TestModule[], unhandled: readonly UnhandledError[]): void {
+    const file = process.env.BANYAN_OUTCOMES
+    if (file === undefined) return
+    const tests = modules.flatMap((module) =>
+      [...module.children.allTests()].map((test) => {
+        const suites: ReportedSuite[] = []
+        for (let at: TestModule | (typeof test)['parent'] = test.parent; ; at = at.parent) {
+          if (at.type === 'module') {
+            const module = at
+            suites.unshift({ name: '', type: 'module', errors: () => module.errors() })
+            break
+          }
+          suites.unshift(at)
+        }
+        return { name: test.name, suites, result: test.result() as ReportedResult }
+      }),
+    )
+    const loadFailures = modules
+      .filter((module) => module.children.size === 0 && module.errors().length > 0)
+      .map((module) => ({ module: module.relativeModuleId, message: module.errors()[0]?.message ?? '' }))
+    writeFileSync(file, JSON.stringify(outcomesOf(tests, unhandled, loadFailures), null, 2))
+  }
+}
