@@ -33,7 +33,9 @@ describe('a slow replica under least_conn', () => {
     const [slow = ''] = await replicasOf('api-gateway')
     const replicas = await replicaNumbers('api-gateway')
     // A container's hostname, which the gateway answers with, is the start of its id.
-    const slowName = Object.keys(replicas).find((name) => slow.startsWith(name)) ?? ''
+    const slowName = Object.keys(replicas).find((name) => slow.startsWith(name))
+    // A slow replica nobody can name would read as a share of 0 and pass under round robin.
+    if (slowName === undefined) throw new Error(`no replica answers as ${slow}: ${JSON.stringify(replicas)}`)
     await setDelay(slow, DELAY_MS)
     await using _fastAgain = { [Symbol.asyncDispose]: () => setDelay(slow, 0) }
 
@@ -52,6 +54,10 @@ describe('a slow replica under least_conn', () => {
       ),
     })
     expect(failures(replies), 'requests failed').toEqual([])
+    expect(
+      Object.keys(counts).filter((name) => !(name in replicas)),
+      'replies named a replica that is not one of the gateway’s: the slow one’s share cannot be read',
+    ).toEqual([])
     expect(
       slowShare,
       `the slow replica served ${counts[slowName] ?? 0} of ${REQUESTS}: ${JSON.stringify(counts)}`,
