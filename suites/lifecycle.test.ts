@@ -27,10 +27,17 @@ describe('topology and lifecycle', () => {
     expect(found).toEqual(expected)
   })
 
-  it('[LC-1] postgres serves the event store to the configured user', async () => {
+  it('[LC-1] postgres takes a write and serves it back to the configured user, in the event store', async () => {
     await using client = await stackDatabase()
-    const { rows } = await client.query('SELECT current_database() AS database')
-    expect(rows).toEqual([{ database: credential('DATABASE_NAME') }])
+    // A temporary table: this session's own, gone when it ends, seen by no other test.
+    await client.query('CREATE TEMPORARY TABLE lifecycle_probe (written text)')
+    await client.query('INSERT INTO lifecycle_probe VALUES ($1)', ['lifecycle'])
+    const { rows } = await client.query(
+      'SELECT written, current_database() AS database, current_user AS login FROM lifecycle_probe',
+    )
+    expect(rows).toEqual([
+      { written: 'lifecycle', database: credential('DATABASE_NAME'), login: credential('DATABASE_USER') },
+    ])
   })
 
   it('[LC-1] rabbitmq takes and delivers a message for the configured user', async () => {
