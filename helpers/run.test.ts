@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { ComposeModel } from './compose.ts'
 import {
   newCredentials,
+  healthBudgetsMs,
   healthTiming,
   runFromEnv,
   runOverride,
@@ -70,6 +71,15 @@ describe('the run override', () => {
     expect(healthTiming(setting, engine)).toEqual(timing)
   })
 
+  it('budgets each service’s time to healthy by the timings it declares', () => {
+    expect(healthBudgetsMs(model)).toEqual({
+      postgres: 50_000,
+      rabbitmq: 5_000 + 150_000,
+      migrations: null,
+      legacy: null,
+    })
+  })
+
   it('budgets start-up by the slowest health check at its worst, plus a minute to create', () => {
     // rabbitmq as declared: 5 s start period + 6 probes × (30 s interval + 10 s timeout).
     expect(startupBudgetMs(model, declared)).toBe(5_000 + 6 * 40_000 + 60_000)
@@ -105,6 +115,7 @@ describe('run credentials', () => {
       startupBudgetMs: 1,
       keep: false,
       health: { interval: '1s', startInterval: null },
+      healthBudgetsMs: { postgres: 50_000 },
     }
     const env = runToEnv(run)
     expect(env.BANYAN_RUN).not.toContain(composeEnv.DATABASE_PASSWORD)

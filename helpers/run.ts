@@ -26,6 +26,8 @@ export interface RunContext {
   readonly startupBudgetMs: number
   readonly keep: boolean
   readonly health: HealthTiming
+  /** HC-1: how long each service may take to turn healthy under the timings it declares (null: no check). */
+  readonly healthBudgetsMs: Readonly<Record<string, number | null>>
 }
 
 const SECRET_VARIABLES = [
@@ -152,6 +154,23 @@ export function runOverride(model: ComposeModel, labels: Record<string, string>,
   return { services, networks: labelled(model.networks), volumes: labelled(model.volumes) }
 }
 
+/**
+ * HC-1's budget for each service, from the health check its compose file declares, not the one
+ * the run's override makes it run: its start period plus as many failed probes as make it
+ * unhealthy. Healthy later than that, Docker running the declared timings would have called it
+ * unhealthy first.
+ */
+export function healthBudgetsMs(model: ComposeModel): Record<string, number | null> {
+  return Object.fromEntries(
+    Object.entries(model.services).map(([name, { healthcheck: check }]) => [
+      name,
+      check === undefined || check.disable === true
+        ? null
+        : durationMs(check.start_period ?? '0s') + durationMs(check.interval ?? '30s') * (check.retries ?? 3),
+    ]),
+  )
+}
+
 /** How long the stack may take to turn healthy: the slowest health check's worst case, plus room to create. */
 export function startupBudgetMs(model: ComposeModel, timing: HealthTiming): number {
   const worst = Object.values(model.services).map(({ healthcheck: check }) => {
@@ -185,6 +204,7 @@ export function prepareRun(config: Config, checked: Preflight, composeEnv: Recor
     startupBudgetMs: startupBudgetMs(checked.model, health),
     keep: config.keep,
     health,
+    healthBudgetsMs: healthBudgetsMs(checked.model),
   }
 }
 
