@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { claimIds, claimTable, gatePasses, parseWaivers, staleWaivers, summariseClaims } from './report.ts'
+import {
+  applicableWaivers,
+  claimIds,
+  claimTable,
+  gatePasses,
+  inRange,
+  parseWaivers,
+  staleWaivers,
+  summariseClaims,
+} from './report.ts'
 
 describe('claim summary', () => {
   it('reads every claim ID a test names', () => {
@@ -41,7 +50,8 @@ describe('claim summary', () => {
 })
 
 describe('waivers', () => {
-  const waivers = [{ claim: 'NI-3', test: 'this machine', reason: 'the engine lets internal networks reach the host' }]
+  const waiver = { claim: 'NI-3', test: 'this machine', reason: 'the engine lets internal networks reach the host' }
+  const waivers = [waiver]
 
   it('waive a claim only when every failed test of it is covered', () => {
     const host = { name: '[NI-3] reaches no listener on this machine', status: 'failed' as const }
@@ -81,6 +91,22 @@ describe('waivers', () => {
     expect(staleWaivers([], waivers), 'a claim not checked at all is not stale').toEqual([])
   })
 
+  it('cover only a failure that says what the waiver describes', () => {
+    const described = [{ ...waiver, message: 'opened a listener on this machine' }]
+    const said = { name: '[NI-3] reaches no listener on this machine', status: 'failed' as const }
+    expect(
+      gatePasses([{ ...said, message: 'a backend-only container opened a listener on this machine at x' }], described),
+    ).toBe(true)
+    expect(gatePasses([{ ...said, message: 'timed out after 30000 ms' }], described)).toBe(false)
+  })
+
+  it('apply only on the engine and Compose versions they name', () => {
+    const onOld = [{ ...waiver, engine: '>=20.10 <21' }]
+    expect(applicableWaivers(onOld, { engine: '20.10.24+dfsg1', compose: '2.26.1' })).toEqual(onOld)
+    expect(applicableWaivers(onOld, { engine: '26.1.5+dfsg1', compose: '2.26.1' })).toEqual([])
+    expect(inRange('2.26.1-4', '=2.26.1')).toBe(true)
+  })
+
   it('refuse a waiver without a claim or a reason', () => {
     expect(() => parseWaivers('[{"claim":"NI-3","reason":" "}]', 'waivers.json')).toThrow(
       'waivers.json: waiver 1 (NI-3) gives no reason',
@@ -91,5 +117,8 @@ describe('waivers', () => {
     expect(parseWaivers('[{"claim":"RL-2","test":"CPU","reason":"swarm only"}]', 'w.json')).toEqual([
       { claim: 'RL-2', test: 'CPU', reason: 'swarm only' },
     ])
+    expect(() => parseWaivers('[{"claim":"RL-2","message":"(","reason":"r"}]', 'w.json')).toThrow(
+      'w.json: waiver 1 (RL-2): message is not a regular expression',
+    )
   })
 })

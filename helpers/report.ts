@@ -1,15 +1,21 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { CLAIMS } from './claims.ts'
+import { compareVersions } from './versions.ts'
 
 export type ClaimStatus = 'verified' | 'refuted' | 'waived' | 'not verifiable here' | 'not checked'
 
 /**
- * A failure a stack knowingly has, committed beside it with the reason. `test` narrows it to the
- * tests whose name contains it, so a waiver never hides a different failure of the same claim.
+ * A failure a stack knowingly has, committed beside it with the reason. It covers that failure and
+ * nothing more: `test` narrows it to the tests whose name contains it, `message` (a regular
+ * expression) to failures that say what it describes, and `engine` and `compose` (version ranges
+ * such as ">=20.10 <27") to the versions it was seen on.
  */
 export interface Waiver {
   claim: string
   test?: string
+  message?: string
+  engine?: string
+  compose?: string
   reason: string
 }
 
@@ -53,7 +59,33 @@ export function readOutcomes(file: string): TestOutcome[] {
 }
 
 const waiverFor = (outcome: TestOutcome, claim: string, waivers: readonly Waiver[]): Waiver | undefined =>
-  waivers.find((waiver) => waiver.claim === claim && (waiver.test === undefined || outcome.name.includes(waiver.test)))
+  waivers.find(
+    (waiver) =>
+      waiver.claim === claim &&
+      (waiver.test === undefined || outcome.name.includes(waiver.test)) &&
+      (waiver.message === undefined || new RegExp(waiver.message).test(outcome.message ?? '')),
+  )
+
+/** Does a version satisfy a range of space-separated comparisons (">=20.10 <27", "=2.26")? */
+export function inRange(version: string, range: string): boolean {
+  return range
+    .trim()
+    .split(/\s+/)
+    .every((part) => {
+      const [, operator = '=', bound = ''] = /^(>=|<=|>|<|=)?(.+)$/.exec(part) ?? []
+      const order = compareVersions(version, bound)
+      return { '>=': order >= 0, '<=': order <= 0, '>': order > 0, '<': order < 0, '=': order === 0 }[operator]
+    })
+}
+
+/** The waivers that apply to this engine and Compose; the others cover nothing in this run. */
+export function applicableWaivers(waivers: readonly Waiver[], versions: { engine: string; compose: string }): Waiver[] {
+  return waivers.filter(
+    (waiver) =>
+      (waiver.engine === undefined || inRange(versions.engine, waiver.engine)) &&
+      (waiver.compose === undefined || inRange(versions.compose, waiver.compose)),
+  )
+}
 
 /**
  * Every claim of the list, in its order, answered: refuted by any failed test no waiver covers,
@@ -121,10 +153,22 @@ export function parseWaivers(text: string, file: string): Waiver[] {
       throw new Error(`${file}: waiver ${index + 1} names no claim`)
     if (typeof waiver.reason !== 'string' || waiver.reason.trim() === '')
       throw new Error(`${file}: waiver ${index + 1} (${waiver.claim}) gives no reason`)
+    const optional = (['test', 'message', 'engine', 'compose'] as const).filter((key) => waiver[key] !== undefined)
+    for (const key of optional) {
+      if (typeof waiver[key] !== 'string')
+        throw new Error(`${file}: waiver ${index + 1} (${waiver.claim}): ${key} must be text`)
+    }
+    if (waiver.message !== undefined) {
+      try {
+        new RegExp(waiver.message)
+      } catch {
+        throw new Error(`${file}: waiver ${index + 1} (${waiver.claim}): message is not a regular expression`)
+      }
+    }
     return {
       claim: waiver.claim,
       reason: waiver.reason,
-      ...(typeof waiver.test === 'string' ? { test: waiver.test } : {}),
+      ...Object.fromEntries(optional.map((key) => [key, waiver[key]])),
     }
   })
 }

@@ -21,6 +21,7 @@ import { STATIC_CLAIMS, staticFindings, staticInput } from '../helpers/static-ch
 import { policy } from '../fixtures/policy.ts'
 import { describeTiming, newRunEnvironment, newRunId, readyRun, runToEnv, secretsOf } from '../helpers/run.ts'
 import {
+  applicableWaivers,
   claimTable,
   describeClaims,
   gatePasses,
@@ -214,7 +215,7 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
     images: checked.imageMode,
     composeFiles: config.composeFiles.join(':'),
   }
-  const waivers = loadWaivers(config)
+  const waivers = applicableWaivers(loadWaivers(config), checked)
   const refuted = !gatePasses(configuration, waivers)
   if (refuted && !config.continueAfterStatic) {
     say(
