@@ -70,6 +70,15 @@ async function checkImages(
   images: Record<string, string>,
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
+  // The suite's own helpers (probes, volume copies, busy work in a cgroup) run the tools image,
+  // which is never pulled, whichever set the stack uses.
+  const tools = images.TOOLS_IMAGE
+  if (tools !== undefined && !(await imagePresent(tools, env))) {
+    throw new PreflightError(
+      `image ${tools}, the suite's own tools (TOOLS_IMAGE), is not on this machine: run 'pnpm kit'`,
+      3,
+    )
+  }
   // With official images Compose pulls what is missing; offline, a missing image can only fail
   // later and slower, so it is named now.
   if (mode === 'official') return

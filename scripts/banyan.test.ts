@@ -57,6 +57,16 @@ describe('the main job refuses bad input before anything starts', () => {
     })
   })
 
+  it('the suite’s own tools image missing: exit 3, one line naming it, never a pull', async () => {
+    const { exitCode, lines } = await verify({ TOOLS_IMAGE: 'banyan-offline/tools:does-not-exist' })
+    expect({ exitCode, lines }).toEqual({
+      exitCode: 3,
+      lines: [
+        expect.stringMatching(/image banyan-offline\/tools:does-not-exist, the suite's own tools \(TOOLS_IMAGE\)/),
+      ],
+    })
+  })
+
   it('a published port already in use: exit 3, one line naming port and service', async () => {
     await using holder = await new Promise<AsyncDisposable & { port: number }>((resolve) => {
       const server = createServer().listen(0, '127.0.0.1', () => {
