@@ -139,7 +139,7 @@ export async function tarVolume(
     direction === 'backup' ? ['tar', 'czf', `/backup/${file}`, '/data'] : ['tar', 'xzf', `/backup/${file}`, '-C', '/']
   const labels = Object.entries(testLabels()).flatMap(([key, value]) => ['--label', `${key}=${value}`])
   const { exitCode, stderr } = await docker(
-    ['run', '--rm', ...labels, '-v', `${volume}:/data`, '-v', `${dir}:/backup`, tools, ...tar],
+    ['run', '--rm', '--network', 'none', ...labels, '-v', `${volume}:/data`, '-v', `${dir}:/backup`, tools, ...tar],
     { timeoutMs: 120_000 },
   )
   const changed = stderr.split('\n').filter((line) => line.includes('file changed as we read it'))
