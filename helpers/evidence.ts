@@ -8,7 +8,8 @@ const INDEX = 'index.jsonl'
 
 /**
  * Writes the logs and inspected state of every container of the run's stack into a folder of its
- * own for one failed test, secrets masked, and notes it in the run's evidence index.
+ * own for one failed test, secrets masked, and notes it in the run's evidence index. Only once a
+ * test: the first call wins.
  */
 export async function saveEvidence(test: string): Promise<string> {
   const run = runFromEnv()
@@ -20,6 +21,9 @@ export async function saveEvidence(test: string): Promise<string> {
       .replace(/^-|-$/g, '')
       .slice(0, 80),
   )
+  // The first evidence of a test is the one taken at its failure; a later call (after the test
+  // put the stack back) would only show the repair.
+  if (existsSync(dir)) return dir
   mkdirSync(dir, { recursive: true })
   const secrets = secretsOf(run.composeEnv)
   const { stdout } = await docker([

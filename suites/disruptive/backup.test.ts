@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect } from 'vitest'
 import {
   clientOf,
   differences,
@@ -23,6 +23,7 @@ import {
 } from '../../helpers/backup.ts'
 import { docker } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
+import { it } from '../../helpers/stack-test.ts'
 import {
   compose,
   containerOf,
@@ -109,13 +110,10 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
     return differences(against, await fingerprint(client))
   }
 
-  it('[BR-3] a tar of the postgres data volume, taken with postgres stopped, restored into a fresh volume, brings PostgreSQL up with the same data', async () => {
-    await using _back = {
-      [Symbol.asyncDispose]: async () => {
-        await compose(['start', 'postgres'])
-        await wholeAgain()
-      },
-    }
+  it('[BR-3] a tar of the postgres data volume, taken with postgres stopped, restored into a fresh volume, brings PostgreSQL up with the same data', async ({
+    afterwards,
+  }) => {
+    afterwards(() => compose(['start', 'postgres']), wholeAgain)
     // The guide gives no precaution for its volume backup; its recovery procedure starts with
     // stopping the services. The copy is taken the careful way here: postgres stopped, so the
     // files on the volume are a clean shutdown's (the next test shows what a running one gives).
@@ -135,8 +133,10 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
     recordFigures('BR-3', { tarBytes: statSync(join(dir, 'postgres-backup.tar.gz')).size })
   })
 
-  it('[BR-3] the comparison rejects a volume copied, as the guide prints it, while PostgreSQL was taking writes', async () => {
-    await using _back = { [Symbol.asyncDispose]: wholeAgain }
+  it('[BR-3] the comparison rejects a volume copied, as the guide prints it, while PostgreSQL was taking writes', async ({
+    afterwards,
+  }) => {
+    afterwards(wholeAgain)
     const load = writers(api, token, { concurrency: 8, firstSeq: 1_000_000 })
     const found: string[] = []
     const copyStarted = performance.now()

@@ -1,11 +1,12 @@
 // Limits that hold, not only limits that are set: memory past a container's real limit is killed
 // inside that container alone, and a CPU limit throttles. Judged by the containers' cgroup counters,
 // which say the same on a busy machine as on an idle one.
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import { policy } from '../../fixtures/policy.ts'
 import { busyInside, cpuCounters, cpuLimitOf, quotaVerdict } from '../../helpers/cgroup.ts'
 import { docker } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
+import { it } from '../../helpers/stack-test.ts'
 import { elapsedMs } from '../../helpers/units.ts'
 import { redisReplies } from '../../helpers/probes.ts'
 import {
@@ -82,20 +83,18 @@ describe('limits enforced', () => {
   // is put back afterwards; RL-2 holds that limit to the guide's table.
   it.for(CPU_LIMITED)(
     `[RL-3] a CPU limit throttles %s: busy work in its container, limited to ${TEST_CPUS} CPU, is held to that quota`,
-    async (service, { skip }) => {
+    async (service, { skip, afterwards }) => {
       skipIfDown({ skip })
       const container = await runningContainerOf(service)
       const limit = await cpuLimitOf(container)
       expect(limit.cpus, `${service} runs with no CPU limit to hold`).toBeGreaterThan(0)
       const lowered = await docker(['update', ...limit.flags(TEST_CPUS), container])
       if (lowered.exitCode !== 0) throw new Error(`could not lower ${service}'s CPU limit: ${lowered.stderr.trim()}`)
-      await using _restored = {
-        [Symbol.asyncDispose]: async () => {
-          await docker(['update', ...limit.flags(limit.cpus), container])
-          // Every later check runs on this container: it must have its own limit back.
-          expect((await cpuLimitOf(container)).cpus, `${service}'s CPU limit was not put back`).toBe(limit.cpus)
-        },
-      }
+      afterwards(async () => {
+        await docker(['update', ...limit.flags(limit.cpus), container])
+        // Every later check runs on this container: it must have its own limit back.
+        expect((await cpuLimitOf(container)).cpus, `${service}'s CPU limit was not put back`).toBe(limit.cpus)
+      })
       const before = await cpuCounters(container)
       await busyInside(container, credential('TOOLS_IMAGE'), BUSY_SECONDS, 2)
       const { figures, verdict } = quotaVerdict(before, await cpuCounters(container), {

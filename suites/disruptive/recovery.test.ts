@@ -1,9 +1,10 @@
 // Disruptive: these stop and kill parts of the shared stack, so they run last and one at a time
 // (helpers/sequencer.ts), and each leaves every service healthy again, even when it fails.
 import { request } from 'undici'
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import { docker } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
+import { it } from '../../helpers/stack-test.ts'
 import { elapsedMs } from '../../helpers/units.ts'
 import {
   addressOf,
@@ -24,7 +25,7 @@ describe('recovery', () => {
   it(
     '[HC-3] with postgres stopped the gateway answers 503 naming it and turns unhealthy; both recover when it is back, without a restart',
     { timeout: 480_000 },
-    async ({ skip }) => {
+    async ({ skip, afterwards }) => {
       skipIfDown({ skip })
       const [gateway = ''] = stack().containers['api-gateway'] ?? []
       const postgres = containerOf('postgres')
@@ -34,12 +35,7 @@ describe('recovery', () => {
         return { statusCode, down: ((await body.json()) as { down: string[] }).down }
       }
       const before = await processOf(gateway)
-      await using _restore = {
-        [Symbol.asyncDispose]: async () => {
-          await docker(['start', postgres])
-          await wholeAgain()
-        },
-      }
+      afterwards(() => docker(['start', postgres]), wholeAgain)
 
       const stopped = performance.now()
       await docker(['stop', postgres])
@@ -72,10 +68,10 @@ describe('recovery', () => {
     '[HC-4] %s, its main process killed, is brought back by its restart policy and turns healthy',
     // 30 s to restart, 90 s to turn healthy, 120 s to put the stack back.
     { timeout: 240_000 },
-    async (service, { skip }) => {
+    async (service, { skip, afterwards }) => {
       skipIfDown({ skip })
       const [target = ''] = stack().containers[service] ?? []
-      await using _restore = { [Symbol.asyncDispose]: wholeAgain }
+      afterwards(wholeAgain)
       const before = await crash(target)
       const killed = before.killedAt
       await expect

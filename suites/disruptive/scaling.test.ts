@@ -1,9 +1,10 @@
 // Scaling (LB-1), a replica going away under load (LB-5) and `docker compose restart` (UP-4), on
 // the shared stack. Each test puts the stack back as it found it (three gateway replicas, one
 // user-service, nginx reloaded, everything healthy), pass or fail.
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeAll, beforeEach, describe, expect } from 'vitest'
 import { docker } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
+import { it } from '../../helpers/stack-test.ts'
 import { elapsedMs } from '../../helpers/units.ts'
 import {
   compose,
@@ -52,14 +53,10 @@ describe('scaling and replicas going away', { timeout: 360_000 }, () => {
   })
   beforeEach(skipIfDown)
 
-  it('[LB-1] --scale api-gateway=5 gives five healthy replicas, and after the reload the README asks for, nginx sends traffic to all five', async () => {
-    await using _back = {
-      [Symbol.asyncDispose]: async () => {
-        await scale('api-gateway', policy.replicas['api-gateway'] ?? 3)
-        await reloadNginx()
-        await wholeAgain()
-      },
-    }
+  it('[LB-1] --scale api-gateway=5 gives five healthy replicas, and after the reload the README asks for, nginx sends traffic to all five', async ({
+    afterwards,
+  }) => {
+    afterwards(() => scale('api-gateway', policy.replicas['api-gateway'] ?? 3), reloadNginx, wholeAgain)
     const serving = await replicasOf('api-gateway')
     const scaled = performance.now()
     await scale('api-gateway', 5)
@@ -82,13 +79,8 @@ describe('scaling and replicas going away', { timeout: 360_000 }, () => {
     )
   })
 
-  it('[LB-1] --scale user-service=5 gives five competing consumers on the command queue', async () => {
-    await using _back = {
-      [Symbol.asyncDispose]: async () => {
-        await scale('user-service', 1)
-        await wholeAgain()
-      },
-    }
+  it('[LB-1] --scale user-service=5 gives five competing consumers on the command queue', async ({ afterwards }) => {
+    afterwards(() => scale('user-service', 1), wholeAgain)
     await scale('user-service', 5)
     expect(await Promise.all((await replicasOf('user-service')).map((id) => stateOf(id)))).toEqual(
       Array(5).fill('healthy'),
@@ -111,18 +103,18 @@ describe('scaling and replicas going away', { timeout: 360_000 }, () => {
   // too, however long it takes on this machine.
   it.for(['stopped', 'crashed'] as const)(
     '[LB-5] a gateway replica %s under steady load: clients see no error',
-    async (how, { skip }) => {
+    async (how, { skip, afterwards }) => {
       skipIfDown({ skip })
       const [leaving = ''] = await replicasOf('api-gateway')
       const leavingName = Object.keys(await replicaNumbers('api-gateway')).find((name) => leaving.startsWith(name))
-      await using _back = {
-        [Symbol.asyncDispose]: async () => {
+      // It may come back on another address; nginx resolves the replicas again.
+      afterwards(
+        async () => {
           if (how === 'stopped') await docker(['start', leaving])
-          await wholeAgain()
-          // It may come back on another address; nginx resolves the replicas again.
-          await reloadNginx()
         },
-      }
+        wholeAgain,
+        reloadNginx,
+      )
       const load = steadyLoad(echo, 4)
       const since = (replies: readonly Reply[], at: number) => replies.filter((reply) => reply.at >= at)
       await expect
@@ -159,25 +151,23 @@ describe('scaling and replicas going away', { timeout: 360_000 }, () => {
   )
 
   const longRunning = stack().services.filter((name) => !policy.oneShot.includes(name))
-  it.for(longRunning)('[UP-4] docker compose restart %s brings it back healthy', async (service, { skip }) => {
-    skipIfDown({ skip })
-    await using _back = {
-      [Symbol.asyncDispose]: async () => {
-        await wholeAgain()
-        // Restarted gateways may come back on other addresses; nginx resolves them again.
-        await reloadNginx()
-      },
-    }
-    const containers = stack().containers[service] ?? []
-    const before = await Promise.all(containers.map((id) => processOf(id)))
-    const restarted = performance.now()
-    await compose(['restart', service])
-    await untilState(containers, 'healthy', `${service} did not turn healthy after the restart`, 120_000)
-    recordFigures('UP-4', { [`${service}HealthyMs`]: elapsedMs(restarted) })
-    const after = await Promise.all(containers.map((id) => processOf(id)))
-    expect(
-      after.map(({ startedAt }, index) => startedAt !== before[index]?.startedAt),
-      'not every container was restarted',
-    ).toEqual(containers.map(() => true))
-  })
+  it.for(longRunning)(
+    '[UP-4] docker compose restart %s brings it back healthy',
+    async (service, { skip, afterwards }) => {
+      skipIfDown({ skip })
+      // Restarted gateways may come back on other addresses; nginx resolves them again.
+      afterwards(wholeAgain, reloadNginx)
+      const containers = stack().containers[service] ?? []
+      const before = await Promise.all(containers.map((id) => processOf(id)))
+      const restarted = performance.now()
+      await compose(['restart', service])
+      await untilState(containers, 'healthy', `${service} did not turn healthy after the restart`, 120_000)
+      recordFigures('UP-4', { [`${service}HealthyMs`]: elapsedMs(restarted) })
+      const after = await Promise.all(containers.map((id) => processOf(id)))
+      expect(
+        after.map(({ startedAt }, index) => startedAt !== before[index]?.startedAt),
+        'not every container was restarted',
+      ).toEqual(containers.map(() => true))
+    },
+  )
 })

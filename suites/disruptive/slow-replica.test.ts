@@ -2,8 +2,9 @@
 // gateway's test-only hook (TEST_HOOKS), then a burst of concurrent clients. Round robin gives the
 // slow replica its even share whatever it costs; least_conn gives it clearly fewer. Disruptive
 // only while it runs: the replica is made fast again at the end of the test, pass or fail.
-import { beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect } from 'vitest'
 import { recordFigures } from '../../helpers/figures.ts'
+import { it } from '../../helpers/stack-test.ts'
 import { execIn, publishedAddress, replicaNumbers, replicasOf, skipIfDown } from '../../helpers/stack.ts'
 import { burst, failures, servedBy } from '../../helpers/traffic.ts'
 
@@ -29,7 +30,9 @@ async function setDelay(container: string, ms: number): Promise<void> {
 describe('a slow replica under least_conn', () => {
   beforeEach(skipIfDown)
 
-  it(`[LB-3] a replica ${DELAY_MS} ms slower than the others gets at most half its even share of concurrent requests`, async () => {
+  it(`[LB-3] a replica ${DELAY_MS} ms slower than the others gets at most half its even share of concurrent requests`, async ({
+    afterwards,
+  }) => {
     const [slow = ''] = await replicasOf('api-gateway')
     const replicas = await replicaNumbers('api-gateway')
     // A container's hostname, which the gateway answers with, is the start of its id.
@@ -37,7 +40,7 @@ describe('a slow replica under least_conn', () => {
     // A slow replica nobody can name would read as a share of 0 and pass under round robin.
     if (slowName === undefined) throw new Error(`no replica answers as ${slow}: ${JSON.stringify(replicas)}`)
     await setDelay(slow, DELAY_MS)
-    await using _fastAgain = { [Symbol.asyncDispose]: () => setDelay(slow, 0) }
+    afterwards(() => setDelay(slow, 0))
 
     const replies = await burst(`http://${await publishedAddress('nginx', 80)}/api/echo`, REQUESTS, CLIENTS)
     const counts = servedBy(replies)
