@@ -9,8 +9,9 @@ const drill = (startedAt: string, rtoMs: number, passed = true): DrillReport => 
   startedAt,
   passed,
   rtoMs,
-  rpoLostWrites: passed ? 0 : 3,
-  writesAfterBackupPoint: 12,
+  rpoLostWrites: passed ? 12 : 15,
+  rpoWindowMs: 900,
+  lostBeforeBackupPoint: passed ? 0 : 3,
   exposureMs: 900,
   writesAcknowledged: 300,
   wallMs: 25_000,
@@ -29,10 +30,31 @@ describe('the drill report', () => {
     expect(markdown).toContain('- 3 writes acknowledged before the backup point are missing')
     // A pipe in a command would end its table cell.
     expect(markdown).toContain('`pg_dump \\| gzip`')
-    expect(markdown).toContain('| 2026-11-26T02:00:00.000Z | passed | 14.0 s | 0 |')
+    expect(markdown).toContain('| 2026-11-26T02:00:00.000Z | passed | 14.0 s | 12 |')
     const history = readFileSync(join(dir, 'history.jsonl'), 'utf8').trim().split('\n')
     expect(history).toHaveLength(2)
     const json = JSON.parse(readFileSync(page.replace(/\.md$/, '.json'), 'utf8')) as DrillReport
-    expect(json.rpoLostWrites).toBe(3)
+    expect(json.lostBeforeBackupPoint).toBe(3)
+  })
+
+  it('reports a drill that failed part way: the step that failed, with what it said, and no RTO', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drill-'))
+    const page = writeDrillReport(dir, {
+      ...drill('2026-11-28T02:00:00.000Z', 0, false),
+      rtoMs: null,
+      rpoLostWrites: null,
+      rpoWindowMs: null,
+      steps: [
+        { name: 'start the database', command: 'docker compose up -d --wait postgres', ms: 60_000, error: 'exit 1' },
+      ],
+      failures: ['step "start the database" failed: exit 1'],
+      keptFiles: '/tmp/drill-files',
+    })
+    const markdown = readFileSync(page, 'utf8')
+    expect(markdown).toContain('**RTO** n/a')
+    expect(markdown).toContain(
+      '| start the database | `docker compose up -d --wait postgres` | 60.0 s | FAILED: exit 1 |',
+    )
+    expect(markdown).toContain('kept in /tmp/drill-files')
   })
 })

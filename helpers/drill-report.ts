@@ -9,27 +9,33 @@ export interface DrillStep {
   command: string
   ms: number
   note?: string
+  /** Why the step failed; the drill stopped there. */
+  error?: string
 }
 
 export interface DrillReport {
   runId: string
   startedAt: string
   passed: boolean
-  /** From the start of recovery (after the disaster) until the stack is healthy and serving. */
-  rtoMs: number
-  /** Writes acknowledged before the backup point that the restored stack does not hold. */
-  rpoLostWrites: number
-  /** Writes acknowledged after the backup point, before the disaster: what a backup taken then cannot hold. */
-  writesAfterBackupPoint: number
+  /** From the start of recovery (after the disaster) until the stack is healthy and serving; null if it never got there. */
+  rtoMs: number | null
+  /** RPO as a user means it: writes acknowledged before the disaster that the restored stack lacks. */
+  rpoLostWrites: number | null
+  /** The time those lost writes span, from the first one's acknowledgement to the disaster. */
+  rpoWindowMs: number | null
+  /** Writes acknowledged before the backup point that the restored stack lacks: the backup failed to hold them. */
+  lostBeforeBackupPoint: number | null
   /** From the backup point to the disaster: the window of writes no backup holds. */
-  exposureMs: number
-  writesAcknowledged: number
+  exposureMs: number | null
+  writesAcknowledged: number | null
   wallMs: number
   steps: DrillStep[]
   failures: string[]
+  /** Where the drill's dump and tars were kept, when it failed. */
+  keptFiles?: string
 }
 
-const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
+const seconds = (ms: number | null): string => (ms === null ? 'n/a' : `${(ms / 1000).toFixed(1)} s`)
 
 export function drillMarkdown(report: DrillReport, history: readonly DrillReport[]): string {
   const lines = [
@@ -38,8 +44,9 @@ export function drillMarkdown(report: DrillReport, history: readonly DrillReport
     `Run ${report.runId}. The guide's procedure (stop, restore volumes, restore the database, up -d, check health) on a throwaway stack under steady writes.`,
     '',
     `- **RTO** ${seconds(report.rtoMs)}: from the start of recovery to healthy and serving.`,
-    `- **RPO** ${report.rpoLostWrites} writes lost of those acknowledged before the backup point; ${report.writesAfterBackupPoint} writes came after it (${seconds(report.exposureMs)} between the backup and the disaster), which no backup could hold.`,
-    `- ${report.writesAcknowledged} writes acknowledged in all; the drill took ${seconds(report.wallMs)}.`,
+    `- **RPO** ${report.rpoLostWrites ?? 'n/a'} acknowledged writes lost, spanning ${seconds(report.rpoWindowMs)} before the disaster (the backup was taken ${seconds(report.exposureMs)} before it); ${report.lostBeforeBackupPoint ?? 'n/a'} of the writes acknowledged before the backup point are missing.`,
+    `- ${report.writesAcknowledged ?? 'n/a'} writes acknowledged in all; the drill took ${seconds(report.wallMs)}.`,
+    ...(report.keptFiles === undefined ? [] : [`- Its dump and tars are kept in ${report.keptFiles}.`]),
     ...(report.failures.length > 0 ? ['', '## What failed', '', ...report.failures.map((line) => `- ${line}`)] : []),
     '',
     '## Steps',
@@ -48,14 +55,14 @@ export function drillMarkdown(report: DrillReport, history: readonly DrillReport
     '|---|---|---|---|',
     ...report.steps.map(
       (step) =>
-        `| ${step.name} | \`${step.command.replaceAll('|', '\\|')}\` | ${seconds(step.ms)} | ${step.note ?? ''} |`,
+        `| ${step.name} | \`${step.command.replaceAll('|', '\\|')}\` | ${seconds(step.ms)} | ${step.error === undefined ? (step.note ?? '') : `FAILED: ${step.error.replaceAll('|', '\\|')}`} |`,
     ),
   ]
   if (history.length > 1) {
     lines.push('', '## History (newest first)', '', '| when | result | RTO | RPO (lost) |', '|---|---|---|---|')
     for (const earlier of history.slice(-10).reverse()) {
       lines.push(
-        `| ${earlier.startedAt} | ${earlier.passed ? 'passed' : 'FAILED'} | ${seconds(earlier.rtoMs)} | ${earlier.rpoLostWrites} |`,
+        `| ${earlier.startedAt} | ${earlier.passed ? 'passed' : 'FAILED'} | ${seconds(earlier.rtoMs)} | ${earlier.rpoLostWrites ?? 'n/a'} |`,
       )
     }
   }

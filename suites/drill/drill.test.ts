@@ -53,6 +53,29 @@ describe('disaster recovery', () => {
       const wallStarted = performance.now()
       const startedAt = new Date().toISOString()
       const steps: DrillStep[] = []
+      const dir = mkdtempSync(join(tmpdir(), 'banyan-drill-'))
+      // Beside the summary, not inside the run's folder: the history outlives every run.
+      const reports = join(dirname(dirname(run.runDir)), 'drill')
+      // What the report says whatever happens; each step fills in what it measured.
+      const measured: Omit<DrillReport, 'runId' | 'startedAt' | 'passed' | 'wallMs' | 'steps' | 'failures'> = {
+        rtoMs: null,
+        rpoLostWrites: null,
+        rpoWindowMs: null,
+        lostBeforeBackupPoint: null,
+        exposureMs: null,
+        writesAcknowledged: null,
+      }
+      const report = (failures: string[], keptFiles?: string): DrillReport => ({
+        runId: run.runId,
+        startedAt,
+        passed: failures.length === 0,
+        ...measured,
+        wallMs: elapsedMs(wallStarted),
+        steps,
+        failures,
+        ...(keptFiles === undefined ? {} : { keptFiles }),
+      })
+      /** One step of the procedure, timed; a step that fails is in the report with what it said. */
       const step = async <T>(
         name: string,
         command: string,
@@ -60,154 +83,181 @@ describe('disaster recovery', () => {
         note?: (result: T) => string,
       ): Promise<T> => {
         const started = performance.now()
-        const result = await action()
-        steps.push({
-          name,
-          command,
-          ms: elapsedMs(started),
-          ...(note ? { note: note(result) } : {}),
-        })
-        return result
+        try {
+          const result = await action()
+          steps.push({ name, command, ms: elapsedMs(started), ...(note ? { note: note(result) } : {}) })
+          return result
+        } catch (error) {
+          const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? ''
+          steps.push({ name, command, ms: elapsedMs(started), error: message })
+          throw error
+        }
       }
-      const db = databaseLogin()
-      const dir = mkdtempSync(join(tmpdir(), 'banyan-drill-'))
-      await using _files = { [Symbol.asyncDispose]: async () => rmSync(dir, { recursive: true, force: true }) }
-      const token = await bearer(credential('JWT_SECRET'))
 
-      // Steady writes through nginx, each numbered, until the disaster.
-      const load = writers(`http://${await publishedAddress('nginx', 80)}`, token, {
-        concurrency: 4,
-        firstSeq: FIRST_SEQ,
-      })
-      await expect
-        .poll(() => acknowledged(load.results).length, {
-          timeout: 30_000,
-          message: 'the writers got no acknowledgement',
-        })
-        .toBeGreaterThan(200)
-
-      // Backups, as the guide takes them. pg_dump reads one snapshot taken as it starts: that is
-      // the backup point, and every write acknowledged before it must come back.
-      const postgres = await runningContainerOf('postgres')
-      const backupPoint = performance.now()
-      await step(
-        'back up the database',
-        'docker exec <postgres> pg_dump -U $DATABASE_USER eventstore | gzip > eventstore.sql.gz',
-        () => pgDumpGzipped(postgres, db, join(dir, 'eventstore.sql.gz')),
-      )
-      const { byName, postgres: postgresVolume } = await volumes()
-      const others = Object.entries(byName).filter(([, volume]) => volume !== postgresVolume)
-      await step(
-        'back up the volumes',
-        'docker run --rm -v <volume>:/data -v $(pwd):/backup <tools> tar czf /backup/<volume>.tar.gz /data',
-        async () =>
-          (
-            await Promise.all(
-              others.map(([name, volume]) =>
-                tarVolume(credential('TOOLS_IMAGE'), volume, dir, `${name}.tar.gz`, 'backup'),
-              ),
-            )
-          ).flat(),
-        // The guide copies volumes of running services: tar says so when a file changed under it.
-        (changed) =>
-          others.map(([name]) => name).join(', ') +
-          (changed.length > 0 ? `; tar exited 1: ${changed.length} files changed while it read them` : ''),
-      )
-
-      // The disaster: everything gone, volumes too. The writes in flight until then are the ones
-      // a backup taken at the backup point cannot hold.
-      const disaster = performance.now()
-      const writes: Write[] = await load.stop()
-      await step('disaster', 'docker compose down -v', () => compose(['down', '-v'], 120_000))
-
-      // Recovery: the RTO runs from here until the stack is healthy and serving.
-      const recovery = performance.now()
-      await step(
-        'restore the volumes',
-        'docker volume create <volume>; docker run --rm -v <volume>:/data -v $(pwd):/backup <tools> tar xzf /backup/<volume>.tar.gz -C /',
-        () =>
-          Promise.all(
-            others.map(async ([name, volume]) => {
-              // Labelled as Compose labels its own, so `up` adopts it rather than warn it was made by hand.
-              await newVolume(volume, {
-                'com.docker.compose.project': stack().project,
-                'com.docker.compose.volume': name,
-              })
-              await tarVolume(credential('TOOLS_IMAGE'), volume, dir, `${name}.tar.gz`, 'restore')
-            }),
-          ),
-      )
-      await step('start the database', 'docker compose up -d --wait postgres', () =>
-        compose(['up', '-d', '--wait', 'postgres']),
-      )
-      await step(
-        'restore the database',
-        'gunzip -c eventstore.sql.gz | docker exec -i <postgres> psql -v ON_ERROR_STOP=1 -U $DATABASE_USER eventstore',
-        async () =>
-          restoreSql(
-            await runningContainerOf('postgres'),
-            db,
-            gunzipSync(readFileSync(join(dir, 'eventstore.sql.gz'))).toString('utf8'),
-          ),
-      )
-      await step('start the services', 'docker compose up -d --wait', () => compose(['up', '-d', '--wait'], 300_000))
-      const serving = await step(
-        'check health and traffic',
-        'docker compose ps; GET /api/echo through nginx',
-        async () => {
-          const nginx = `http://${await publishedAddress('nginx', 80)}`
-          const { statusCode, body } = await request(`${nginx}/api/echo`)
-          await body.dump()
-          return statusCode
-        },
-        (status) => `nginx answered ${status}`,
-      )
-      const rtoMs = elapsedMs(recovery)
-
-      // What came back: every numbered write the restored event store holds.
-      await using client = await stackDatabase()
-      const { rows } = await client.query<{ name: string }>(
-        "SELECT data->>'name' AS name FROM events WHERE data->>'name' LIKE 'w-%'",
-      )
-      const held = new Set(
-        rows.map(({ name }) => seqOf(name)).filter((seq): seq is number => seq !== null && seq >= FIRST_SEQ),
-      )
-      const acked = acknowledged(writes)
-      const beforeBackup = acked.filter((write) => (write.ackedAt ?? Infinity) < backupPoint)
-      const lost = beforeBackup.filter((write) => !held.has(write.seq))
-      const afterBackup = acked.filter((write) => (write.ackedAt ?? 0) >= backupPoint)
-
-      const failures = [
-        ...(serving === 200 ? [] : [`nginx answered ${serving} after the recovery`]),
-        ...(lost.length === 0
-          ? []
-          : [`${lost.length} writes acknowledged before the backup point are missing (first: w-${lost[0]?.seq})`]),
-      ]
-      const report: DrillReport = {
-        runId: run.runId,
-        startedAt,
-        passed: failures.length === 0,
-        rtoMs,
-        rpoLostWrites: lost.length,
-        writesAfterBackupPoint: afterBackup.length,
-        exposureMs: Math.round(disaster - backupPoint),
-        writesAcknowledged: acked.length,
-        wallMs: elapsedMs(wallStarted),
-        steps,
-        failures,
+      let failures: string[]
+      try {
+        failures = await drill(step, measured, dir)
+      } catch (error) {
+        // A drill that broke part way still reports, marked failed in the history, and keeps
+        // its dump and tars for whoever looks into it.
+        const failed = steps.find((done) => done.error !== undefined)
+        const cause = failed
+          ? `step "${failed.name}" failed: ${failed.error ?? ''}`
+          : `the drill failed before its first step: ${(error instanceof Error ? error.message : String(error)).split('\n')[0] ?? ''}`
+        console.info(`drill report: ${writeDrillReport(reports, report([cause], dir))}`)
+        throw error
       }
-      // Beside the summary, not inside the run's folder: the history outlives every run.
-      const page = writeDrillReport(join(dirname(dirname(run.runDir)), 'drill'), report)
-      console.info(`drill report: ${page}`)
+      // A drill whose stack came back wrong keeps its files too; one that passed leaves nothing.
+      if (failures.length === 0) rmSync(dir, { recursive: true, force: true })
+      console.info(
+        `drill report: ${writeDrillReport(reports, report(failures, failures.length > 0 ? dir : undefined))}`,
+      )
       recordFigures('BR-4', {
-        rtoMs,
-        rpoLostWrites: lost.length,
-        writesAfterBackupPoint: afterBackup.length,
-        exposureMs: report.exposureMs,
-        writesAcknowledged: acked.length,
-        drillWallMs: report.wallMs,
+        rtoMs: measured.rtoMs ?? -1,
+        rpoLostWrites: measured.rpoLostWrites ?? -1,
+        rpoWindowMs: measured.rpoWindowMs ?? -1,
+        lostBeforeBackupPoint: measured.lostBeforeBackupPoint ?? -1,
+        exposureMs: measured.exposureMs ?? -1,
+        writesAcknowledged: measured.writesAcknowledged ?? -1,
+        drillWallMs: elapsedMs(wallStarted),
       })
       expect(failures).toEqual([])
     },
   )
 })
+
+type Step = <T>(name: string, command: string, action: () => Promise<T>, note?: (result: T) => string) => Promise<T>
+
+/**
+ * The guide's procedure under steady numbered writes, step by step; fills in what it measures and
+ * returns what the restored stack got wrong (nothing, when the drill passes).
+ */
+async function drill(
+  step: Step,
+  measured: Pick<
+    DrillReport,
+    'rtoMs' | 'rpoLostWrites' | 'rpoWindowMs' | 'lostBeforeBackupPoint' | 'exposureMs' | 'writesAcknowledged'
+  >,
+  dir: string,
+): Promise<string[]> {
+  const db = databaseLogin()
+  const token = await bearer(credential('JWT_SECRET'))
+
+  // Steady writes through nginx, each numbered, until the disaster.
+  const load = writers(`http://${await publishedAddress('nginx', 80)}`, token, {
+    concurrency: 4,
+    firstSeq: FIRST_SEQ,
+  })
+  await expect
+    .poll(() => acknowledged(load.results).length, {
+      timeout: 30_000,
+      message: 'the writers got no acknowledgement',
+    })
+    .toBeGreaterThan(200)
+
+  // Backups, as the guide takes them. pg_dump reads one snapshot taken as it starts: that is
+  // the backup point, and every write acknowledged before it must come back.
+  const postgres = await runningContainerOf('postgres')
+  const backupPoint = performance.now()
+  await step(
+    'back up the database',
+    'docker exec <postgres> pg_dump -U $DATABASE_USER eventstore | gzip > eventstore.sql.gz',
+    () => pgDumpGzipped(postgres, db, join(dir, 'eventstore.sql.gz')),
+  )
+  const { byName, postgres: postgresVolume } = await volumes()
+  const others = Object.entries(byName).filter(([, volume]) => volume !== postgresVolume)
+  await step(
+    'back up the volumes',
+    'docker run --rm -v <volume>:/data -v $(pwd):/backup <tools> tar czf /backup/<volume>.tar.gz /data',
+    async () =>
+      (
+        await Promise.all(
+          others.map(([name, volume]) => tarVolume(credential('TOOLS_IMAGE'), volume, dir, `${name}.tar.gz`, 'backup')),
+        )
+      ).flat(),
+    // The guide copies volumes of running services: tar says so when a file changed under it.
+    (changed) =>
+      others.map(([name]) => name).join(', ') +
+      (changed.length > 0 ? `; tar exited 1: ${changed.length} files changed while it read them` : ''),
+  )
+
+  // The disaster: everything gone, volumes too. The writes in flight until then are the ones
+  // a backup taken at the backup point cannot hold.
+  const disaster = performance.now()
+  const writes: Write[] = await load.stop()
+  measured.exposureMs = Math.round(disaster - backupPoint)
+  await step('disaster', 'docker compose down -v', () => compose(['down', '-v'], 120_000))
+
+  // Recovery: the RTO runs from here until the stack is healthy and serving.
+  const recovery = performance.now()
+  await step(
+    'restore the volumes',
+    'docker volume create <volume>; docker run --rm -v <volume>:/data -v $(pwd):/backup <tools> tar xzf /backup/<volume>.tar.gz -C /',
+    () =>
+      Promise.all(
+        others.map(async ([name, volume]) => {
+          // Labelled as Compose labels its own, so `up` adopts it rather than warn it was made by hand.
+          await newVolume(volume, {
+            'com.docker.compose.project': stack().project,
+            'com.docker.compose.volume': name,
+          })
+          await tarVolume(credential('TOOLS_IMAGE'), volume, dir, `${name}.tar.gz`, 'restore')
+        }),
+      ),
+  )
+  await step('start the database', 'docker compose up -d --wait postgres', () =>
+    compose(['up', '-d', '--wait', 'postgres']),
+  )
+  await step(
+    'restore the database',
+    'gunzip -c eventstore.sql.gz | docker exec -i <postgres> psql -v ON_ERROR_STOP=1 -U $DATABASE_USER eventstore',
+    async () =>
+      restoreSql(
+        await runningContainerOf('postgres'),
+        db,
+        gunzipSync(readFileSync(join(dir, 'eventstore.sql.gz'))).toString('utf8'),
+      ),
+  )
+  await step('start the services', 'docker compose up -d --wait', () => compose(['up', '-d', '--wait'], 300_000))
+  const serving = await step(
+    'check health and traffic',
+    'docker compose ps; GET /api/echo through nginx',
+    async () => {
+      const nginx = `http://${await publishedAddress('nginx', 80)}`
+      const { statusCode, body } = await request(`${nginx}/api/echo`)
+      await body.dump()
+      return statusCode
+    },
+    (status) => `nginx answered ${status}`,
+  )
+  measured.rtoMs = elapsedMs(recovery)
+
+  // What came back: every numbered write the restored event store holds.
+  await using client = await stackDatabase()
+  const { rows } = await client.query<{ name: string }>(
+    "SELECT data->>'name' AS name FROM events WHERE data->>'name' LIKE 'w-%'",
+  )
+  const held = new Set(
+    rows.map(({ name }) => seqOf(name)).filter((seq): seq is number => seq !== null && seq >= FIRST_SEQ),
+  )
+  const acked = acknowledged(writes)
+  // RPO as a user means it: what was acknowledged before the disaster and is gone, and how far
+  // back the loss reaches. Writes after the backup point are expected among it; one before it is
+  // a backup that failed to hold what it should.
+  const lost = acked.filter((write) => !held.has(write.seq))
+  const lostBeforeBackup = lost.filter((write) => (write.ackedAt ?? Infinity) < backupPoint)
+  const firstLost = Math.min(...lost.map((write) => write.ackedAt ?? disaster))
+  measured.writesAcknowledged = acked.length
+  measured.rpoLostWrites = lost.length
+  measured.rpoWindowMs = lost.length === 0 ? 0 : Math.round(disaster - firstLost)
+  measured.lostBeforeBackupPoint = lostBeforeBackup.length
+
+  return [
+    ...(serving === 200 ? [] : [`nginx answered ${serving} after the recovery`]),
+    ...(lostBeforeBackup.length === 0
+      ? []
+      : [
+          `${lostBeforeBackup.length} writes acknowledged before the backup point are missing (first: w-${lostBeforeBackup[0]?.seq})`,
+        ]),
+  ]
+}
