@@ -1,5 +1,6 @@
 // Writes through the API, as clients make them: each a user created through nginx, numbered, so
 // what a backup or a restore lost can be counted write by write (BR-1..4).
+import type pg from 'pg'
 import { request } from 'undici'
 import { clients, type Load } from './traffic.ts'
 
@@ -43,6 +44,14 @@ export const writers = (
   authorization: string,
   { concurrency, total = Infinity, firstSeq = 1 }: { concurrency: number; total?: number; firstSeq?: number },
 ): Load<Write> => clients(concurrency, (index) => createUser(base, authorization, firstSeq + index), total)
+
+/** The numbers of the writes (from `firstSeq` on) that an event store holds. */
+export async function heldWrites(client: { query: pg.ClientBase['query'] }, firstSeq: number): Promise<Set<number>> {
+  const { rows } = await client.query<{ name: string }>(
+    "SELECT data->>'name' AS name FROM events WHERE data->>'name' LIKE 'w-%'",
+  )
+  return new Set(rows.map(({ name }) => seqOf(name)).filter((seq): seq is number => seq !== null && seq >= firstSeq))
+}
 
 /** The acknowledged writes, by number. */
 export const acknowledged = (writes: readonly Write[]): Write[] => writes.filter((write) => write.ackedAt !== null)

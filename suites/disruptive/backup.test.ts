@@ -2,6 +2,7 @@
 // restored into fresh PostgreSQL, and compared table by table (row counts and a checksum of the
 // ordered rows) with the database it came from. Disruptive: the volume backup stops postgres.
 import { randomBytes } from 'node:crypto'
+import type pg from 'pg'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -37,7 +38,10 @@ import {
   wholeAgain,
 } from '../../helpers/stack.ts'
 import { bearer } from '../../helpers/tokens.ts'
-import { acknowledged, writers } from '../../helpers/writes.ts'
+import { acknowledged, heldWrites, writers } from '../../helpers/writes.ts'
+
+/** The numbers of the writes made while the guide's volume backup copies a running database. */
+const LIVE_FIRST_SEQ = 1_000_000
 
 /** Enough that a lost table or a lost row shows: one stream and one event per user. */
 const USERS = 3000
@@ -80,13 +84,6 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
     recordFigures('BR-1', { eventRows: source.tables.events?.rows ?? 0, dumpBytes: Buffer.byteLength(sql) })
   })
 
-  it('[BR-1] the comparison rejects a dump that misses a table', async () => {
-    const sql = await pgDump(containerOf('postgres'), db, ['--exclude-table=events'])
-    expect(await restoredDifferences(sql)).toEqual([
-      `table events: missing (${source.tables.events?.rows ?? 0} rows in the source)`,
-    ])
-  })
-
   it('[BR-2] the nightly gzipped dump (pg_dump | gzip) is a valid gzip that restores with every row intact', async () => {
     const file = join(dir, 'eventstore-nightly.sql.gz')
     await pgDumpGzipped(containerOf('postgres'), db, file)
@@ -96,8 +93,8 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
     recordFigures('BR-2', { gzippedBytes: statSync(file).size, dumpBytes: Buffer.byteLength(sql) })
   })
 
-  /** Restores a volume tar into a new volume, starts PostgreSQL on it and says what it lacks. */
-  async function volumeRestoreDifferences(file: string, against: Fingerprint): Promise<string[]> {
+  /** Restores a volume tar into a new volume, starts PostgreSQL on it, and reads it with `read`. */
+  async function onRestoredVolume<T>(file: string, read: (client: pg.Client) => Promise<T>): Promise<T> {
     const restored = await newVolume(`${stack().project}-restored-${randomBytes(3).toString('hex')}`)
     await using _volume = {
       [Symbol.asyncDispose]: async () => {
@@ -107,7 +104,7 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
     await tarVolume(credential('TOOLS_IMAGE'), restored, dir, file, 'restore')
     await using postgres = await postgresOnVolume(image(), restored, db)
     await using client = await clientOf(postgres, db)
-    return differences(against, await fingerprint(client))
+    return await read(client)
   }
 
   it('[BR-3] a tar of the postgres data volume, taken with postgres stopped, restored into a fresh volume, brings PostgreSQL up with the same data', async ({
@@ -129,19 +126,27 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
       'files changed while a stopped database was copied',
     ).toEqual([])
     await compose(['start', 'postgres'])
-    expect(await volumeRestoreDifferences('postgres-backup.tar.gz', source)).toEqual([])
+    expect(
+      await onRestoredVolume('postgres-backup.tar.gz', async (client) =>
+        differences(source, await fingerprint(client)),
+      ),
+    ).toEqual([])
     recordFigures('BR-3', { tarBytes: statSync(join(dir, 'postgres-backup.tar.gz')).size })
   })
 
-  it('[BR-3] the comparison rejects a volume copied, as the guide prints it, while PostgreSQL was taking writes', async ({
+  // The guide's own volume backup, as it prints it: a tar of the volume of a PostgreSQL that is
+  // running and taking writes. A backup holds at least every write acknowledged before it began,
+  // and a nightly job needs its tar to succeed. What this finds on the reference stack is the
+  // guide's finding, waived there with the procedures that work beside it (the test above, BR-1/2).
+  it("[BR-3] the guide's volume backup as it prints it, a tar of the running PostgreSQL's volume, holds every write acknowledged before it began", async ({
     afterwards,
   }) => {
     afterwards(wholeAgain)
-    const load = writers(api, token, { concurrency: 8, firstSeq: 1_000_000 })
-    const found: string[] = []
+    const load = writers(api, token, { concurrency: 8, firstSeq: LIVE_FIRST_SEQ })
+    await expect
+      .poll(() => acknowledged(load.results).length, { timeout: 30_000, message: 'the writers got no acknowledgement' })
+      .toBeGreaterThan(50)
     const copyStarted = performance.now()
-    // GNU tar exits 1 when a file changes while it reads it: a nightly job would see the failure.
-    // The archive is restored all the same, to see what it holds.
     const changed = await tarVolume(
       credential('TOOLS_IMAGE'),
       await dataVolumeOf('postgres'),
@@ -149,27 +154,28 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
       'postgres-live.tar.gz',
       'backup',
     )
-    if (changed.length > 0) found.push(`tar exited 1: ${changed.length} files changed as it read them`)
     const copyEnded = performance.now()
-    const writes = await load.stop()
-    const during = acknowledged(writes).filter(
-      (write) => (write.ackedAt ?? 0) >= copyStarted && write.sentAt <= copyEnded,
-    )
-    await using client = await stackDatabase()
-    const now = await fingerprint(client)
+    const writes = acknowledged(await load.stop())
+    const before = writes.filter((write) => (write.ackedAt ?? Infinity) < copyStarted)
+    const during = writes.filter((write) => (write.ackedAt ?? 0) >= copyStarted && write.sentAt <= copyEnded)
+    const found: string[] = []
+    // GNU tar exits 1 when a file changes while it reads it: a nightly job would report failure.
+    if (changed.length > 0) found.push(`tar exited 1: ${changed.length} files changed as it read them`)
     try {
-      found.push(...(await volumeRestoreDifferences('postgres-live.tar.gz', now)))
+      const held = await onRestoredVolume('postgres-live.tar.gz', (client) => heldWrites(client, LIVE_FIRST_SEQ))
+      const missing = before.filter((write) => !held.has(write.seq))
+      if (missing.length > 0) {
+        found.push(`${missing.length} of ${before.length} writes acknowledged before the copy began are missing`)
+      }
     } catch (error) {
       found.push(`PostgreSQL did not start on the copy: ${error instanceof Error ? error.message : String(error)}`)
     }
-    // What the suite found is the finding: printed, so a reader of the run sees it without a failure.
-    console.info(`BR-3, volume copied under writes: ${found.join('; ')}`)
     recordFigures('BR-3', {
       liveCopyMs: Math.round(copyEnded - copyStarted),
+      writesAckedBeforeLiveCopy: before.length,
       writesAckedDuringLiveCopy: during.length,
-      liveCopyDifferences: found.length,
     })
     expect(during.length, 'no write landed while the volume was copied: this run proves nothing').toBeGreaterThan(0)
-    expect(found, 'a copy taken under writes compared equal to the database it came from').not.toEqual([])
+    expect(found.join('; '), "the guide's volume backup of a running PostgreSQL").toBe('')
   })
 })

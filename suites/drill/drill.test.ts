@@ -31,7 +31,7 @@ import {
   stackDatabase,
 } from '../../helpers/stack.ts'
 import { bearer } from '../../helpers/tokens.ts'
-import { acknowledged, seqOf, writers, type Write } from '../../helpers/writes.ts'
+import { acknowledged, heldWrites, writers, type Write } from '../../helpers/writes.ts'
 
 const FIRST_SEQ = 5_000_000
 
@@ -234,12 +234,7 @@ async function drill(
 
   // What came back: every numbered write the restored event store holds.
   await using client = await stackDatabase()
-  const { rows } = await client.query<{ name: string }>(
-    "SELECT data->>'name' AS name FROM events WHERE data->>'name' LIKE 'w-%'",
-  )
-  const held = new Set(
-    rows.map(({ name }) => seqOf(name)).filter((seq): seq is number => seq !== null && seq >= FIRST_SEQ),
-  )
+  const held = await heldWrites(client, FIRST_SEQ)
   const acked = acknowledged(writes)
   // RPO as a user means it: what was acknowledged before the disaster and is gone, and how far
   // back the loss reaches. Writes after the backup point are expected among it; one before it is
