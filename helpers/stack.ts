@@ -292,17 +292,33 @@ export async function wholeAgain(): Promise<void> {
 }
 
 /**
- * Kills a container's main process from outside, as a crash or the kernel would (Docker's own
- * stop counts as stopped by hand, and a restart policy rightly ignores that). Returns what it
- * killed. A container that is not running has pid 0, and kill(0) would kill this test's own
- * process group: that is refused.
+ * Kills a container's main process from outside, as a crash or the kernel would: Docker's own
+ * stop or kill counts as stopped by hand, and a restart policy rightly ignores that. The kill is
+ * sent by a helper container in the engine host's PID namespace, so the pid Docker reports is the
+ * pid the helper sees, wherever the engine runs (a pid taken to this machine's own `kill` would be
+ * someone else's process against a remote engine). A container that is not running has pid 0,
+ * and kill 0 would hit the helper's own group: that is refused. Returns what it killed.
  */
 export async function crash(
   container: string,
 ): Promise<{ pid: number; restarts: number; startedAt: string; killedAt: number }> {
   const before = await processOf(container)
   if (before.pid <= 0) throw new Error(`container ${container} is not running: nothing to kill`)
-  process.kill(before.pid, 'SIGKILL')
+  const labels = Object.entries(testLabels()).flatMap(([key, value]) => ['--label', `${key}=${value}`])
+  const { exitCode, stderr } = await docker([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--pid',
+    'host',
+    ...labels,
+    credential('TOOLS_IMAGE'),
+    'kill',
+    '-KILL',
+    String(before.pid),
+  ])
+  if (exitCode !== 0) throw new Error(`could not kill ${container}'s main process ${before.pid}: ${stderr.trim()}`)
   return { ...before, killedAt: performance.now() }
 }
 
