@@ -72,11 +72,17 @@ export function newRunEnvironment(env: NodeJS.ProcessEnv = process.env): Record<
   }
 }
 
+/** The values that must never reach a log or a report, by the variable that holds each. */
+export function namedSecretsOf(env: Readonly<Record<string, string | undefined>>): [string, string][] {
+  return SECRET_VARIABLES.flatMap((name) => {
+    const value = env[name]
+    return value === undefined || value === '' ? [] : [[name, value] as [string, string]]
+  })
+}
+
 /** The values that must never reach a log or a report. */
 export function secretsOf(env: Readonly<Record<string, string | undefined>>): string[] {
-  return SECRET_VARIABLES.map((name) => env[name]).filter(
-    (value): value is string => value !== undefined && value !== '',
-  )
+  return namedSecretsOf(env).map(([, value]) => value)
 }
 
 /**

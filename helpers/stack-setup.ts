@@ -7,7 +7,8 @@ import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from '
 import type { TestProject } from 'vitest/node'
 import { projectResources } from './compose.ts'
 import { watchHealth, type HealthyTimes } from './health-events.ts'
-import { runFromEnv, secretsOf, type HealthTiming } from './run.ts'
+import { LOG_SCAN, watchLogs } from './log-watch.ts'
+import { namedSecretsOf, runFromEnv, secretsOf, type HealthTiming } from './run.ts'
 import { elapsedMs } from './units.ts'
 import { ExplainedWait } from './wait.ts'
 
@@ -46,6 +47,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let environment: StartedDockerComposeEnvironment | null = null
   let failure: string | null = null
   const health = watchHealth(run.runId)
+  // CF-1 judges every container the run starts, the ones scaling and the drill add and remove too.
+  const logs = watchLogs(run.runId, namedSecretsOf(run.composeEnv), join(run.runDir, LOG_SCAN))
   try {
     environment = await new DockerComposeEnvironment(run.projectDirectory, [...run.composeFiles])
       .withProjectName(run.runId)
@@ -71,6 +74,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     failure,
   })
   return async () => {
+    await logs.stop()
     if (environment !== null && !run.keep) await environment.down({ removeVolumes: true, timeout: 10_000 })
   }
 }
