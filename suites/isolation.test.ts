@@ -7,22 +7,42 @@ import { policy } from '../fixtures/policy.ts'
 import { docker } from '../helpers/docker.ts'
 import { addressOf, canConnect, containerOf, execIn, networkOf, probeOn, skipIfDown, stack } from '../helpers/stack.ts'
 
-/** The backend services this stack runs, each with its backend address and the port it listens on. */
-async function backendTargets(): Promise<{ name: string; address: string; port: number }[]> {
+/** Every address a container has, on whichever of the stack's networks (or others) it sits. */
+async function addressesOf(container: string): Promise<string[]> {
+  const { stdout } = await docker([
+    'inspect',
+    '--format',
+    '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}',
+    container,
+  ])
+  return stdout.trim().split(' ').filter(Boolean)
+}
+
+/**
+ * The backend services this stack runs, each with the port it listens on and every way a client
+ * could name it: each of its addresses on every network it is on, and its service name, which a
+ * client resolves through its own network's DNS. A backend service also put on the frontend
+ * network is reached there by name and by its frontend address, not by its backend one.
+ */
+async function backendTargets(): Promise<{ name: string; addresses: string[]; port: number }[]> {
   const running = Object.entries(policy.listens).filter(([name]) => stack().containers[name]?.length)
   return Promise.all(
     running.map(async ([name, port]) => ({
       name: `${name}:${port}`,
-      address: await addressOf(containerOf(name), 'backend'),
+      addresses: [name, ...(await addressesOf(containerOf(name)))],
       port,
     })),
   )
 }
 
-/** Which backend services a container can open, by name: { 'postgres:5432': 'closed', ... }. */
+/** Which backend services a container can open, by any of their names: { 'postgres:5432': 'closed', ... }. */
 async function reachability(from: StartedTestContainer | string): Promise<Record<string, string>> {
   const targets = await backendTargets()
-  const open = await Promise.all(targets.map(({ address, port }) => canConnect(from, address, port)))
+  const open = await Promise.all(
+    targets.map(async ({ addresses, port }) =>
+      (await Promise.all(addresses.map((address) => canConnect(from, address, port)))).some(Boolean),
+    ),
+  )
   return Object.fromEntries(targets.map(({ name }, index) => [name, open[index] ? 'open' : 'closed']))
 }
 
