@@ -40,7 +40,11 @@ async function notServing(name: string, service: Service): Promise<StartedTestCo
     .withNetworkMode('none')
     .withLabels(testLabels())
   if (recipe === undefined) return copy.withEntrypoint(['sleep']).withCommand(['infinity']).start()
-  const started = await copy.withCommand(service.command).withWaitStrategy(Wait.forLogMessage(recipe.ready)).start()
+  const started = await copy
+    .withCommand([...service.command, ...(recipe.args ?? [])])
+    .withWaitStrategy(Wait.forLogMessage(recipe.ready, recipe.times ?? 1))
+    .start()
+  if (recipe.then === undefined) return started
   const stopped = await started.exec([...recipe.then])
   if (stopped.exitCode !== 0) throw new Error(`could not stop ${name} from serving: ${stopped.output}`)
   return started
