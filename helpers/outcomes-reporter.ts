@@ -76,18 +76,22 @@ export default class OutcomesReporter implements Reporter {
     const file = process.env.BANYAN_OUTCOMES
     if (file === undefined) return
     const tests = modules.flatMap((module) =>
-      [...module.children.allTests()].map((test) => {
-        const suites: ReportedSuite[] = []
-        for (let at: TestModule | (typeof test)['parent'] = test.parent; ; at = at.parent) {
-          if (at.type === 'module') {
-            const module = at
-            suites.unshift({ name: '', type: 'module', errors: () => module.errors() })
-            break
+      [...module.children.allTests()]
+        // A test a filter (-t) left out was never meant to run: its claim is not checked by it,
+        // which is not the same as a test that ran and skipped itself for a reason it gives.
+        .filter((test) => test.options.mode === 'run' || test.options.mode === 'only')
+        .map((test) => {
+          const suites: ReportedSuite[] = []
+          for (let at: TestModule | (typeof test)['parent'] = test.parent; ; at = at.parent) {
+            if (at.type === 'module') {
+              const module = at
+              suites.unshift({ name: '', type: 'module', errors: () => module.errors() })
+              break
+            }
+            suites.unshift(at)
           }
-          suites.unshift(at)
-        }
-        return { name: test.name, suites, result: test.result() as ReportedResult }
-      }),
+          return { name: test.name, suites, result: test.result() as ReportedResult }
+        }),
     )
     const loadFailures = modules
       .filter((module) => module.children.size === 0 && module.errors().length > 0)

@@ -149,6 +149,21 @@ function checkConfiguration(config: Config, checked: Preflight): TestOutcome[] {
   })
 }
 
+/**
+ * What preflight established on the way, as the claims it answers: it got this far only because
+ * Compose validated the files (LC-5; that it refuses a broken one is the CLI's own test) and the
+ * versions are new enough (LC-6; older ones stop the run with exit 3 before this).
+ */
+function preflightOutcomes(checked: Preflight): TestOutcome[] {
+  return [
+    { name: 'configuration [LC-5] docker compose config validates the stack’s files', status: 'passed' },
+    {
+      name: `configuration [LC-6] Engine ${checked.engine} and Compose ${checked.compose} are at least ${policy.requirements.engine} and ${policy.requirements.compose}`,
+      status: 'passed',
+    },
+  ]
+}
+
 /** The claims this run cannot check, each a skipped outcome carrying the reason, so the summary says why. */
 function unverifiableOutcomes(checked: Preflight): TestOutcome[] {
   return checked.unverifiable.flatMap(({ claims, reason }) => {
@@ -206,7 +221,11 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
   const checked = await preflight(config, runEnv)
   const preflightMs = Date.now() - started
   const checkStart = performance.now()
-  const configuration = [...checkConfiguration(config, checked), ...unverifiableOutcomes(checked)]
+  const configuration = [
+    ...preflightOutcomes(checked),
+    ...checkConfiguration(config, checked),
+    ...unverifiableOutcomes(checked),
+  ]
   const setup: Summary['setup'] = {
     preflightMs,
     configurationCheckMs: Math.round((performance.now() - checkStart) * 10) / 10,
