@@ -71,4 +71,25 @@ describe('outcomesOf', () => {
       { name: '[OB-1] later', status: 'skipped', message: 'the profile is off' },
     ])
   })
+
+  it('keeps every error of a test, and an unhandled one raised in a failed test, as outcomes of their own', () => {
+    expect(
+      outcomesOf(
+        [
+          {
+            name: '[BR-3] as it prints it',
+            suites: [module],
+            result: { state: 'failed', errors: [{ message: 'tar exited 1' }, { message: 'the stack did not return' }] },
+          },
+          { name: '[HC-4] cut short', suites: [module], result: { state: 'pending' } },
+        ],
+        [{ message: 'late rejection', VITEST_TEST_NAME: '[BR-3] as it prints it' }],
+      ),
+    ).toEqual([
+      { name: '[BR-3] as it prints it', status: 'failed', message: 'tar exited 1' },
+      { name: '[BR-3] as it prints it', status: 'failed', message: 'the stack did not return' },
+      { name: '[BR-3] as it prints it', status: 'failed', message: 'unhandled error: late rejection' },
+      { name: '[HC-4] cut short', status: 'failed', message: 'never ran' },
+    ])
+  })
 })

@@ -16,7 +16,8 @@ export interface ReportedSuite {
 }
 
 export type ReportedResult =
-  | { state: 'passed' | 'pending' }
+  | { state: 'passed' }
+  | { state: 'pending' }
   | { state: 'failed'; errors: readonly { message: string }[] }
   | { state: 'skipped'; note?: string }
 
@@ -38,24 +39,28 @@ export function outcomesOf(
   unhandled: readonly UnhandledError[],
   loadFailures: readonly { module: string; message: string }[] = [],
 ): TestOutcome[] {
-  const outcomes = tests.map(({ name, suites, result }): TestOutcome => {
+  const outcomes = tests.flatMap(({ name, suites, result }): TestOutcome[] => {
     const fullName = [...suites.filter((suite) => suite.type === 'suite').map((suite) => suite.name), name].join(' ')
-    if (result.state === 'failed') {
-      return { name: fullName, status: 'failed', message: firstLine(result.errors[0]?.message ?? 'failed') }
-    }
-    const hook = suites.flatMap((suite) => suite.errors())[0]
-    if (hook !== undefined) {
-      return { name: fullName, status: 'failed', message: `a hook around this test failed: ${firstLine(hook.message)}` }
-    }
-    const stray = unhandled.find((error) => error.VITEST_TEST_NAME === name)
-    if (stray !== undefined) {
-      return { name: fullName, status: 'failed', message: `unhandled error: ${firstLine(stray.message)}` }
-    }
-    if (result.state === 'passed') return { name: fullName, status: 'passed' }
-    const note = result.state === 'skipped' ? result.note : 'never ran'
-    return note === undefined
-      ? { name: fullName, status: 'skipped' }
-      : { name: fullName, status: 'skipped', message: note }
+    const failed = (message: string): TestOutcome => ({ name: fullName, status: 'failed', message })
+    // Every error a test raised, each an outcome of its own: a waiver that covers the first (what
+    // the test checks) must not cover the second (its repair that failed, say).
+    const own = result.state === 'failed' ? result.errors.map((error) => failed(firstLine(error.message))) : []
+    const hooks = suites
+      .flatMap((suite) => suite.errors())
+      .map((error) => failed(`a hook around this test failed: ${firstLine(error.message)}`))
+    const strays = unhandled
+      .filter((error) => error.VITEST_TEST_NAME === name)
+      .map((error) => failed(`unhandled error: ${firstLine(error.message)}`))
+    const failures = [...own, ...hooks, ...strays]
+    if (failures.length > 0) return failures
+    if (result.state === 'passed') return [{ name: fullName, status: 'passed' }]
+    // A test that was to run and never did (a run cut short) checked nothing it promised.
+    if (result.state === 'pending') return [failed('never ran')]
+    // A failed test with no error to show still failed.
+    if (result.state === 'failed') return [failed('failed')]
+    return result.note === undefined
+      ? [{ name: fullName, status: 'skipped' }]
+      : [{ name: fullName, status: 'skipped', message: result.note }]
   })
   // An error that belongs to no test, or a file that did not load, names no claim: it fails the gate.
   const strays = unhandled
@@ -93,9 +98,16 @@ export default class OutcomesReporter implements Reporter {
           return { name: test.name, suites, result: test.result() as ReportedResult }
         }),
     )
-    const loadFailures = modules
-      .filter((module) => module.children.size === 0 && module.errors().length > 0)
-      .map((module) => ({ module: module.relativeModuleId, message: module.errors()[0]?.message ?? '' }))
+    // A file, or a suite, that failed with no test under it to carry the failure (it did not
+    // load, or found no test to run) fails the gate by itself.
+    const loadFailures = modules.flatMap((module) =>
+      [module, ...module.children.allSuites()]
+        .filter((suite) => suite.state() === 'failed' && suite.children.allTests().next().done === true)
+        .map((suite) => ({
+          module: suite.type === 'module' ? module.relativeModuleId : `${module.relativeModuleId} > ${suite.name}`,
+          message: suite.errors()[0]?.message ?? 'failed with no test in it',
+        })),
+    )
     writeFileSync(file, JSON.stringify(outcomesOf(tests, unhandled, loadFailures), null, 2))
   }
 }
