@@ -59,13 +59,15 @@ export function watchLogs(
       const [container = '', service = ''] = line.split(' ')
       // A restarted container's log holds its earlier runs too: it is read again from the start.
       followers.get(container)?.kill()
-      const search = secretSearch(secrets)
       const follower = spawn('docker', ['logs', '--follow', container], { stdio: ['ignore', 'pipe', 'pipe'] })
-      const scan = (data: Buffer): void => {
-        for (const secret of search(data.toString())) record({ event: 'leak', container, service, secret })
+      // One search a stream: a secret split across two chunks of stdout is found even when stderr
+      // wrote in between.
+      for (const stream of [follower.stdout, follower.stderr]) {
+        const search = secretSearch(secrets)
+        stream.on('data', (data: Buffer) => {
+          for (const secret of search(data.toString())) record({ event: 'leak', container, service, secret })
+        })
       }
-      follower.stdout.on('data', scan)
-      follower.stderr.on('data', scan)
       followers.set(container, follower)
       record({ event: 'followed', container, service })
     }

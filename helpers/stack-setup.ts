@@ -74,7 +74,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     failure,
   })
   return async () => {
-    await logs.stop()
+    // Down first, so what the services log as they stop is read too (the CLI judges it after the run).
     if (environment !== null && !run.keep) await environment.down({ removeVolumes: true, timeout: 10_000 })
+    await logs.stop()
   }
 }

@@ -14,8 +14,12 @@ export const it = base.extend<{ afterwards: (...steps: Step[]) => void }>({
     })
     // Vitest tears fixtures down after the test has failed and before it tells onTestFailed.
     if (task.result?.state === 'fail') {
-      const dir = await saveEvidence(task.name)
-      console.error(`evidence of "${task.name}", before it was put back: ${dir}`)
+      // Evidence that cannot be kept must not keep the stack from being put back.
+      try {
+        console.error(`evidence of "${task.name}", before it was put back: ${await saveEvidence(task.name)}`)
+      } catch (error) {
+        console.error(`evidence of "${task.name}" could not be kept: ${String(error)}`)
+      }
     }
     // The last registered first, as `await using` would; each in the order given.
     for (const steps of registered.reverse()) for (const step of steps) await step()

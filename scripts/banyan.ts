@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { loadConfig, ROOT, type Config } from '../helpers/config.ts'
 import { PreflightError } from '../helpers/errors.ts'
 import { evidenceFor } from '../helpers/evidence.ts'
+import { LOG_SCAN, type LogScanEntry } from '../helpers/log-watch.ts'
 import { readFigures } from '../helpers/figures.ts'
 import { ownerOf } from '../helpers/labels.ts'
 import { mask, maskingStream } from '../helpers/mask.ts'
@@ -150,6 +151,26 @@ function checkConfiguration(config: Config, checked: Preflight): TestOutcome[] {
 }
 
 /**
+ * CF-1 again once everything has stopped: the log scan went on reading until the stack was down,
+ * after CF-1's own test had looked. A secret a container logged after that (as it stopped, say)
+ * is a failure of its own.
+ */
+function lateLeaks(runDir: string): TestOutcome[] {
+  const file = join(runDir, LOG_SCAN)
+  if (!existsSync(file)) return []
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LogScanEntry)
+    .filter(({ event }) => event === 'leak')
+    .map(({ service, secret }) => ({
+      name: '[CF-1] no container wrote a credential to its log, to the end of the run',
+      status: 'failed',
+      message: `${service} logs ${secret ?? ''}`,
+    }))
+}
+
+/**
  * What preflight established on the way, as the claims it answers: it got this far only because
  * Compose validated the files (LC-5; that it refuses a broken one is the CLI's own test) and the
  * versions are new enough (LC-6; older ones stop the run with exit 3 before this).
@@ -275,7 +296,7 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
     startup.failure === null || tested === 130
       ? []
       : [{ name: '[LC-1] the stack comes up', status: 'failed', message: startup.failure }]
-  const live = [...startupOutcome, ...readOutcomes(results)].map((outcome) => {
+  const live = [...startupOutcome, ...readOutcomes(results), ...lateLeaks(run.runDir)].map((outcome) => {
     const evidence = outcome.status === 'failed' ? evidenceFor(run.runDir, outcome.name) : undefined
     return evidence === undefined ? outcome : { ...outcome, evidence }
   })
