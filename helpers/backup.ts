@@ -8,7 +8,7 @@ import { createGzip } from 'node:zlib'
 import type pg from 'pg'
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers'
 import { docker } from './docker.ts'
-import { testLabels } from './labels.ts'
+import { labelArgs, testLabels } from './labels.ts'
 import { pgClient } from './probes.ts'
 
 /** What a database holds, table by table: row counts and a checksum of the ordered rows. */
@@ -137,9 +137,20 @@ export async function tarVolume(
 ): Promise<string[]> {
   const tar =
     direction === 'backup' ? ['tar', 'czf', `/backup/${file}`, '/data'] : ['tar', 'xzf', `/backup/${file}`, '-C', '/']
-  const labels = Object.entries(testLabels()).flatMap(([key, value]) => ['--label', `${key}=${value}`])
   const { exitCode, stderr } = await docker(
-    ['run', '--rm', '--network', 'none', ...labels, '-v', `${volume}:/data`, '-v', `${dir}:/backup`, tools, ...tar],
+    [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      ...labelArgs(),
+      '-v',
+      `${volume}:/data`,
+      '-v',
+      `${dir}:/backup`,
+      tools,
+      ...tar,
+    ],
     { timeoutMs: 120_000 },
   )
   const changed = stderr.split('\n').filter((line) => line.includes('file changed as we read it'))
@@ -149,11 +160,7 @@ export async function tarVolume(
 
 /** A new, empty named volume, labelled with the run. */
 export async function newVolume(name: string, extraLabels: Record<string, string> = {}): Promise<string> {
-  const labels = Object.entries({ ...testLabels(), ...extraLabels }).flatMap(([key, value]) => [
-    '--label',
-    `${key}=${value}`,
-  ])
-  const { exitCode, stderr } = await docker(['volume', 'create', ...labels, name])
+  const { exitCode, stderr } = await docker(['volume', 'create', ...labelArgs(extraLabels), name])
   if (exitCode !== 0) throw new Error(`could not create volume ${name}: ${stderr.trim()}`)
   return name
 }

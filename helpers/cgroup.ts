@@ -4,7 +4,7 @@
 // hold whatever else the machine is doing.
 import { getContainerRuntimeClient } from 'testcontainers'
 import { docker } from './docker.ts'
-import { testLabels } from './labels.ts'
+import { labelArgs } from './labels.ts'
 
 /** The cgroup's cumulative CPU counters, as the engine reads them (the stats API, cgroup v1 or v2). */
 export interface CpuCounters {
@@ -67,7 +67,6 @@ export async function busyInside(container: string, image: string, seconds: numb
   const driver = (await docker(['info', '--format', '{{.CgroupDriver}}'])).stdout.trim()
   if (driver !== 'cgroupfs')
     throw new Error(`busy work inside a container needs the cgroupfs driver; this engine runs ${driver}`)
-  const labels = Object.entries(testLabels()).flatMap(([key, value]) => ['--label', `${key}=${value}`])
   const loop = `timeout ${seconds} sh -c 'while :; do :; done'`
   const { exitCode, stderr } = await docker(
     [
@@ -75,7 +74,7 @@ export async function busyInside(container: string, image: string, seconds: numb
       '--rm',
       '--network',
       'none',
-      ...labels,
+      ...labelArgs(),
       '--cgroup-parent',
       `${parent === '' ? '/docker' : parent}/${id}`,
       image,

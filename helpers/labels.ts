@@ -27,6 +27,11 @@ export function ownerIsGone(owner: string): boolean {
   }
 }
 
+/** A test's labels (and any others) as `docker run` or `docker volume create` flags. */
+export function labelArgs(extra: Record<string, string> = {}): string[] {
+  return Object.entries({ ...testLabels(), ...extra }).flatMap(([key, value]) => ['--label', `${key}=${value}`])
+}
+
 /**
  * The labels for what a test creates outside compose (testcontainers' own containers). Inside a
  * run the CLI names the run; a test started by hand labels its containers with its own process,

@@ -4,7 +4,7 @@ import { policy } from '../fixtures/policy.ts'
 import type { Database } from './backup.ts'
 import { composeFileArgs, projectResources } from './compose.ts'
 import { docker, type CommandResult } from './docker.ts'
-import { testLabels } from './labels.ts'
+import { labelArgs, testLabels } from './labels.ts'
 import { amqpConnection, pgClient } from './probes.ts'
 import { runFromEnv } from './run.ts'
 import type { StackInfo } from './stack-setup.ts'
@@ -162,7 +162,11 @@ export async function probeOn(
     .start()
 }
 
-/** Can a container open a TCP connection to address:port? nc, within two seconds. */
+/**
+ * Can a container open a TCP connection to address:port? nc, within two seconds. For one of the
+ * stack's own containers, nc runs in a helper joined to its network namespace (same addresses,
+ * same names resolved), so the service's image needs no nc of its own.
+ */
 export async function canConnect(
   container: StartedTestContainer | string,
   address: string,
@@ -171,8 +175,23 @@ export async function canConnect(
   const command = ['nc', '-z', '-w', '2', address, String(port)]
   const exitCode =
     typeof container === 'string'
-      ? (await execIn(container, command)).exitCode
+      ? (
+          await docker([
+            'run',
+            '--rm',
+            '--network',
+            `container:${container}`,
+            ...labelArgs(),
+            credential('TOOLS_IMAGE'),
+            ...command,
+          ])
+        ).exitCode
       : (await container.exec(command)).exitCode
+  // nc says 0 (open) or 1 (not); anything else is no answer at all, and must not read as "closed".
+  if (exitCode !== 0 && exitCode !== 1) {
+    const from = typeof container === 'string' ? container : container.getId()
+    throw new Error(`nc from ${from} exited ${exitCode}: no answer about ${address}:${port}`)
+  }
   return exitCode === 0
 }
 
@@ -304,7 +323,6 @@ export async function crash(
 ): Promise<{ pid: number; restarts: number; startedAt: string; killedAt: number }> {
   const before = await processOf(container)
   if (before.pid <= 0) throw new Error(`container ${container} is not running: nothing to kill`)
-  const labels = Object.entries(testLabels()).flatMap(([key, value]) => ['--label', `${key}=${value}`])
   const { exitCode, stderr } = await docker([
     'run',
     '--rm',
@@ -312,7 +330,7 @@ export async function crash(
     'none',
     '--pid',
     'host',
-    ...labels,
+    ...labelArgs(),
     credential('TOOLS_IMAGE'),
     'kill',
     '-KILL',
