@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
 import type pg from 'pg'
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers'
-import { docker } from './docker.ts'
+import { docker, runHelper } from './docker.ts'
 import { labelArgs, testLabels } from './labels.ts'
 import { pgClient } from './probes.ts'
 
@@ -137,22 +137,10 @@ export async function tarVolume(
 ): Promise<string[]> {
   const tar =
     direction === 'backup' ? ['tar', 'czf', `/backup/${file}`, '/data'] : ['tar', 'xzf', `/backup/${file}`, '-C', '/']
-  const { exitCode, stderr } = await docker(
-    [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      ...labelArgs(),
-      '-v',
-      `${volume}:/data`,
-      '-v',
-      `${dir}:/backup`,
-      tools,
-      ...tar,
-    ],
-    { timeoutMs: 120_000 },
-  )
+  const { exitCode, stderr } = await runHelper(tools, tar, {
+    flags: ['-v', `${volume}:/data`, '-v', `${dir}:/backup`],
+    timeoutMs: 120_000,
+  })
   const changed = stderr.split('\n').filter((line) => line.includes('file changed as we read it'))
   if (exitCode === 0 || (exitCode === 1 && changed.length > 0)) return changed
   throw new Error(`tar ${direction} of ${volume} failed: ${stderr.trim()}`)

@@ -3,8 +3,7 @@
 // period in which the cgroup ran and every one in which it used up its quota, and those counts
 // hold whatever else the machine is doing.
 import { getContainerRuntimeClient } from 'testcontainers'
-import { docker } from './docker.ts'
-import { labelArgs } from './labels.ts'
+import { docker, runHelper } from './docker.ts'
 
 /** The cgroup's cumulative CPU counters, as the engine reads them (the stats API, cgroup v1 or v2). */
 export interface CpuCounters {
@@ -68,21 +67,13 @@ export async function busyInside(container: string, image: string, seconds: numb
   if (driver !== 'cgroupfs')
     throw new Error(`busy work inside a container needs the cgroupfs driver; this engine runs ${driver}`)
   const loop = `timeout ${seconds} sh -c 'while :; do :; done'`
-  const { exitCode, stderr } = await docker(
-    [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      ...labelArgs(),
-      '--cgroup-parent',
-      `${parent === '' ? '/docker' : parent}/${id}`,
-      image,
-      'sh',
-      '-c',
-      `for i in $(seq ${loops}); do ${loop} & done; wait`,
-    ],
-    { timeoutMs: (seconds + 20) * 1000 },
+  const { exitCode, stderr } = await runHelper(
+    image,
+    ['sh', '-c', `for i in $(seq ${loops}); do ${loop} & done; wait`],
+    {
+      flags: ['--cgroup-parent', `${parent === '' ? '/docker' : parent}/${id}`],
+      timeoutMs: (seconds + 20) * 1000,
+    },
   )
   if (exitCode !== 0) throw new Error(`the busy helper in ${container}'s cgroup failed: ${stderr.trim()}`)
 }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { labelArgs } from './labels.ts'
 
 export interface CommandResult {
   exitCode: number
@@ -51,5 +52,21 @@ export function firstLine(text: string): string {
       .split('\n')
       .map((line) => line.trim())
       .find((line) => line.length > 0) ?? '(no output)'
+  )
+}
+
+/**
+ * Runs one of the suite's own helper containers to its end: labelled as the run's (the sweep
+ * finds it if the run dies), removed when it exits, and on no network unless it names one, so a
+ * helper reaches nothing it was not meant to.
+ */
+export function runHelper(
+  image: string,
+  command: readonly string[],
+  { network = 'none', flags = [], timeoutMs }: { network?: string; flags?: readonly string[]; timeoutMs?: number } = {},
+): Promise<CommandResult> {
+  return docker(
+    ['run', '--rm', '--network', network, ...labelArgs(), ...flags, image, ...command],
+    timeoutMs === undefined ? {} : { timeoutMs },
   )
 }

@@ -2,14 +2,7 @@
 // `start` and the first `health_status: healthy` of each container, to the nanosecond. Polling
 // inspect would miss it (its health log keeps five probes), and the events buffer of the engine
 // only reaches back a few hundred events; the stream, opened before the stack starts, sees all.
-import { spawn } from 'node:child_process'
-
-interface DockerEvent {
-  id: string
-  Action: string
-  timeNano: number
-  Actor: { Attributes: Record<string, string> }
-}
+import { projectEvents, type DockerEvent } from './project-events.ts'
 
 /** Milliseconds from start to healthy, by service (one per container, in the order they turned healthy). */
 export type HealthyTimes = Record<string, number[]>
@@ -31,34 +24,13 @@ export function healthyTimes(events: readonly DockerEvent[]): HealthyTimes {
   return times
 }
 
-/** Watches a Compose project's containers start and turn healthy, until stop() is called. */
+/** Watches a Compose project's containers start and turn healthy, until stop(); stop() rejects when the stream ended early. */
 export function watchHealth(project: string): { stop: () => Promise<HealthyTimes> } {
-  const child = spawn(
-    'docker',
-    [
-      'events',
-      '--filter',
-      `label=com.docker.compose.project=${project}`,
-      '--filter',
-      'event=start',
-      '--filter',
-      'event=health_status',
-      '--format',
-      '{{json .}}',
-    ],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  )
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()))
+  const events: DockerEvent[] = []
+  const stream = projectEvents(project, ['start', 'health_status'], (event) => events.push(event))
   return {
     stop: async () => {
-      child.kill()
-      await closed
-      const events = output
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as DockerEvent)
+      await stream.stop()
       return healthyTimes(events)
     },
   }

@@ -4,16 +4,35 @@
 // (the secret's name, never its value), so no copy of a log that leaked one is kept anywhere.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { appendFileSync } from 'node:fs'
+import { projectEvents } from './project-events.ts'
 
 /** The file in a run's folder where the scan writes what it followed and what it found. */
 export const LOG_SCAN = 'log-scan.jsonl'
 
 export interface LogScanEntry {
-  event: 'followed' | 'leak'
+  /**
+   * followed: its log is being read from the first line; leak: the log held a secret; unread: the
+   * reading failed, so the log may hold one; blind: the event stream ended early, so containers
+   * started after that were never followed.
+   */
+  event: 'followed' | 'leak' | 'unread' | 'blind'
   container: string
   service: string
   /** The variable whose value the log held (leak only). */
   secret?: string
+  /** Why a log went unread, or the scan blind. */
+  error?: string
+}
+
+/** What in a scan means the logs were not all read: a failure of CF-1 as much as a leak. */
+export function scanGaps(scan: readonly LogScanEntry[]): string[] {
+  return scan
+    .filter(({ event }) => event === 'unread' || event === 'blind')
+    .map(({ event, service, error }) =>
+      event === 'blind'
+        ? `the log scan went blind: ${error ?? ''}`
+        : `${service}'s log could not be read: ${error ?? ''}`,
+    )
 }
 
 /** A stream's text searched for secrets, with enough of its tail kept that one split across two chunks is found. */
@@ -38,43 +57,46 @@ export function watchLogs(
 ): { stop: () => Promise<void> } {
   const record = (entry: LogScanEntry): void => appendFileSync(file, `${JSON.stringify(entry)}\n`)
   const followers = new Map<string, ChildProcess>()
-  const events = spawn(
-    'docker',
-    [
-      'events',
-      '--filter',
-      `label=com.docker.compose.project=${project}`,
-      '--filter',
-      'event=start',
-      '--format',
-      '{{.ID}} {{index .Actor.Attributes "com.docker.compose.service"}}',
-    ],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  )
-  let pending = ''
-  events.stdout.on('data', (chunk: Buffer) => {
-    const lines = (pending + chunk.toString()).split('\n')
-    pending = lines.pop() ?? ''
-    for (const line of lines.filter(Boolean)) {
-      const [container = '', service = ''] = line.split(' ')
-      // A restarted container's log holds its earlier runs too: it is read again from the start.
-      followers.get(container)?.kill()
-      const follower = spawn('docker', ['logs', '--follow', container], { stdio: ['ignore', 'pipe', 'pipe'] })
-      // One search a stream: a secret split across two chunks of stdout is found even when stderr
-      // wrote in between.
-      for (const stream of [follower.stdout, follower.stderr]) {
-        const search = secretSearch(secrets)
-        stream.on('data', (data: Buffer) => {
-          for (const secret of search(data.toString())) record({ event: 'leak', container, service, secret })
-        })
-      }
-      followers.set(container, follower)
-      record({ event: 'followed', container, service })
+  let stopping = false
+  const events = projectEvents(project, ['start'], ({ id: container, Actor }) => {
+    const service = Actor.Attributes['com.docker.compose.service'] ?? ''
+    // A restarted container's log holds its earlier runs too: it is read again from the start.
+    const earlier = followers.get(container)
+    if (earlier !== undefined) {
+      followers.delete(container)
+      earlier.kill()
     }
+    const follower = spawn('docker', ['logs', '--follow', container], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // One search a stream: a secret split across two chunks of stdout is found even when stderr
+    // wrote in between.
+    for (const stream of [follower.stdout, follower.stderr]) {
+      const search = secretSearch(secrets)
+      stream.on('data', (data: Buffer) => {
+        for (const secret of search(data.toString())) record({ event: 'leak', container, service, secret })
+      })
+    }
+    // docker logs ends 0 when the container stops; anything else, unless the scan itself ended
+    // it, is a log not read to its end. Its own words are not kept: they share stderr with the
+    // container's, which may hold the very secret.
+    follower.on('close', (code, signal) => {
+      if (code === 0 || stopping || followers.get(container) !== follower) return
+      record({ event: 'unread', container, service, error: `docker logs exited ${code ?? signal ?? '?'}` })
+    })
+    followers.set(container, follower)
+    record({ event: 'followed', container, service })
   })
   return {
     stop: async () => {
-      const all = [events, ...followers.values()]
+      stopping = true
+      await events.stop().catch((error: unknown) =>
+        record({
+          event: 'blind',
+          container: '',
+          service: '',
+          error: error instanceof Error ? error.message : String(error),
+        }),
+      )
+      const all = [...followers.values()]
       await Promise.all(
         all.map(
           (child) =>

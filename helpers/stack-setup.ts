@@ -21,6 +21,8 @@ export interface StackInfo {
   readonly startupMs: number
   /** Milliseconds from each container's start to its first healthy, by service (HC-1). */
   readonly healthyMs: HealthyTimes
+  /** Why the times above are not the whole start-up (the event stream ended early), or null. */
+  readonly healthyMsError: string | null
   readonly health: HealthTiming
   /** Why the stack did not come up, or null. The LC-1 test reports it; the others skip. */
   readonly failure: string | null
@@ -60,7 +62,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     failure = error instanceof Error ? error.message : String(error)
   }
   const startupMs = elapsedMs(start)
-  const healthyMs = await health.stop()
+  let healthyMsError: string | null = null
+  const healthyMs = await health.stop().catch((error: unknown) => {
+    healthyMsError = error instanceof Error ? error.message : String(error)
+    return {}
+  })
   console.log(`stack: ${run.runId} ${failure === null ? 'healthy' : 'failed'} after ${(startupMs / 1000).toFixed(1)} s`)
   // The time to healthy goes into the run's summary; the test workers get it through provide.
   writeFileSync(join(run.runDir, 'startup.json'), JSON.stringify({ startupMs, failure }))
@@ -70,6 +76,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     containers: await containersOf(run.runId),
     startupMs,
     healthyMs,
+    healthyMsError,
     health: run.health,
     failure,
   })

@@ -3,8 +3,8 @@ import { GenericContainer, type StartedTestContainer } from 'testcontainers'
 import { policy } from '../fixtures/policy.ts'
 import type { Database } from './backup.ts'
 import { composeFileArgs, projectResources } from './compose.ts'
-import { docker, type CommandResult } from './docker.ts'
-import { labelArgs, testLabels } from './labels.ts'
+import { docker, runHelper, type CommandResult } from './docker.ts'
+import { testLabels } from './labels.ts'
 import { amqpConnection, pgClient } from './probes.ts'
 import { runFromEnv } from './run.ts'
 import type { StackInfo } from './stack-setup.ts'
@@ -175,17 +175,7 @@ export async function canConnect(
   const command = ['nc', '-z', '-w', '2', address, String(port)]
   const exitCode =
     typeof container === 'string'
-      ? (
-          await docker([
-            'run',
-            '--rm',
-            '--network',
-            `container:${container}`,
-            ...labelArgs(),
-            credential('TOOLS_IMAGE'),
-            ...command,
-          ])
-        ).exitCode
+      ? (await runHelper(credential('TOOLS_IMAGE'), command, { network: `container:${container}` })).exitCode
       : (await container.exec(command)).exitCode
   // nc says 0 (open) or 1 (not); anything else is no answer at all, and must not read as "closed".
   if (exitCode !== 0 && exitCode !== 1) {
@@ -323,19 +313,9 @@ export async function crash(
 ): Promise<{ pid: number; restarts: number; startedAt: string; killedAt: number }> {
   const before = await processOf(container)
   if (before.pid <= 0) throw new Error(`container ${container} is not running: nothing to kill`)
-  const { exitCode, stderr } = await docker([
-    'run',
-    '--rm',
-    '--network',
-    'none',
-    '--pid',
-    'host',
-    ...labelArgs(),
-    credential('TOOLS_IMAGE'),
-    'kill',
-    '-KILL',
-    String(before.pid),
-  ])
+  const { exitCode, stderr } = await runHelper(credential('TOOLS_IMAGE'), ['kill', '-KILL', String(before.pid)], {
+    flags: ['--pid', 'host'],
+  })
   if (exitCode !== 0) throw new Error(`could not kill ${container}'s main process ${before.pid}: ${stderr.trim()}`)
   return { ...before, killedAt: performance.now() }
 }

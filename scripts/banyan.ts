@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { loadConfig, ROOT, type Config } from '../helpers/config.ts'
 import { PreflightError } from '../helpers/errors.ts'
 import { evidenceFor } from '../helpers/evidence.ts'
-import { LOG_SCAN, type LogScanEntry } from '../helpers/log-watch.ts'
+import { LOG_SCAN, scanGaps, type LogScanEntry } from '../helpers/log-watch.ts'
 import { readFigures } from '../helpers/figures.ts'
 import { ownerOf } from '../helpers/labels.ts'
 import { mask, maskingStream } from '../helpers/mask.ts'
@@ -158,16 +158,19 @@ function checkConfiguration(config: Config, checked: Preflight): TestOutcome[] {
 function lateLeaks(runDir: string): TestOutcome[] {
   const file = join(runDir, LOG_SCAN)
   if (!existsSync(file)) return []
-  return readFileSync(file, 'utf8')
+  const scan = readFileSync(file, 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as LogScanEntry)
-    .filter(({ event }) => event === 'leak')
-    .map(({ service, secret }) => ({
-      name: '[CF-1] no container wrote a credential to its log, to the end of the run',
-      status: 'failed',
-      message: `${service} logs ${secret ?? ''}`,
-    }))
+  const failures = [
+    ...scan.filter(({ event }) => event === 'leak').map(({ service, secret }) => `${service} logs ${secret ?? ''}`),
+    ...scanGaps(scan),
+  ]
+  return failures.map((message) => ({
+    name: '[CF-1] no container wrote a credential to its log, to the end of the run',
+    status: 'failed',
+    message,
+  }))
 }
 
 /**

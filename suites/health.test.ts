@@ -60,6 +60,7 @@ describe('health checks', () => {
   beforeEach(skipIfDown)
 
   it('[HC-1] every service with a health check turns healthy at start-up within the budget its declared timings give', () => {
+    expect(stack().healthyMsError, 'the start-up was not watched to its end').toBeNull()
     const verdicts = Object.keys(stack().containers)
       .filter((name) => !policy.oneShot.includes(name))
       .map((name) => ({

@@ -1,11 +1,24 @@
 // Network isolation, tried from inside the stack's own networks. Every "cannot reach" is paired
 // with a "can reach" from the same place, so a probe that reaches nothing cannot pass for isolation.
+import { randomBytes, randomInt } from 'node:crypto'
 import { createServer, type AddressInfo } from 'node:net'
-import type { StartedTestContainer } from 'testcontainers'
+import { GenericContainer, type StartedTestContainer } from 'testcontainers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { policy } from '../fixtures/policy.ts'
-import { docker } from '../helpers/docker.ts'
-import { addressOf, canConnect, containerOf, execIn, networkOf, probeOn, skipIfDown, stack } from '../helpers/stack.ts'
+import { docker, runHelper } from '../helpers/docker.ts'
+import { testLabels } from '../helpers/labels.ts'
+import {
+  addressOf,
+  canConnect,
+  containerOf,
+  credential,
+  execIn,
+  networkOf,
+  probeOn,
+  processOf,
+  skipIfDown,
+  stack,
+} from '../helpers/stack.ts'
 
 /** Every address a container has, on whichever of the stack's networks (or others) it sits. */
 async function addressesOf(container: string): Promise<string[]> {
@@ -58,6 +71,46 @@ async function publishedPorts(container: string): Promise<string[]> {
   )
 }
 
+/**
+ * A listener off every Docker network: a helper container on no network at all, linked to the
+ * engine's host by a veth pair with a /30 of the benchmarking range 198.18.0.0/15 (RFC 2544: never
+ * routed anywhere real, so no traffic leaves this machine). A container reaches it only when its
+ * network lets it be routed out through the host, which is exactly what an internal network
+ * forbids; a non-internal one forwards and masquerades it like any way out. The link lives in the
+ * helper's namespace, so removing the helper removes it too, whatever ends the run. The link is
+ * made by a privileged helper in the host's network and PID namespaces: `ip link ... netns <pid>`
+ * and nsenter need both, and only Docker knows where its host is.
+ */
+async function outsideListener(port: number): Promise<{ address: string } & AsyncDisposable> {
+  const tools = credential('TOOLS_IMAGE')
+  const listener = await new GenericContainer(tools)
+    .withNetworkMode('none')
+    .withCommand(['nc', '-lk', String(port)])
+    .withLabels(testLabels())
+    .start()
+  const offset = randomInt(2 ** 15) * 4
+  const at = (n: number): string =>
+    `198.${18 + ((offset + n) >> 16)}.${((offset + n) >> 8) & 255}.${(offset + n) & 255}`
+  const [host, address] = [at(1), at(2)]
+  const suffix = randomBytes(4).toString('hex')
+  const { pid } = await processOf(listener.getId())
+  const script = [
+    `ip link add bvh${suffix} type veth peer name bvl${suffix} netns ${pid}`,
+    `ip addr add ${host}/30 dev bvh${suffix}`,
+    `ip link set bvh${suffix} up`,
+    `nsenter -t ${pid} -n sh -ec 'ip addr add ${address}/30 dev bvl${suffix}; ip link set bvl${suffix} up; ip route add default via ${host}'`,
+  ].join(' && ')
+  const { exitCode, stderr } = await runHelper(tools, ['sh', '-ec', script], {
+    network: 'host',
+    flags: ['--pid', 'host', '--privileged'],
+  })
+  if (exitCode !== 0) {
+    await listener.stop()
+    throw new Error(`could not link a listener off the docker networks at ${address}: ${stderr.trim()}`)
+  }
+  return { address, [Symbol.asyncDispose]: async () => void (await listener.stop()) }
+}
+
 describe('network isolation', () => {
   beforeEach(skipIfDown)
 
@@ -97,6 +150,22 @@ describe('network isolation', () => {
       fromFrontend: true,
       fromBackend: false,
     })
+  })
+
+  it('[NI-3] a container on backend only is routed nowhere off the docker networks', async () => {
+    await using outside = await outsideListener(8080)
+    await using neighbour = await probeOn('frontend')
+    await using outsider = await probeOn('backend')
+    // The control first, with its own message: a frontend container is routed out through the
+    // host, so the listener is there and reachable; a probe that reaches nothing proves nothing.
+    expect(
+      await canConnect(neighbour, outside.address, 8080),
+      `a frontend container could not reach the listener off the docker networks at ${outside.address}: the check proves nothing`,
+    ).toBe(true)
+    expect(
+      await canConnect(outsider, outside.address, 8080),
+      `a backend-only container was routed off the docker networks to ${outside.address}`,
+    ).toBe(false)
   })
 
   it('[NI-3] a container on backend only reaches no listener on this machine', async () => {

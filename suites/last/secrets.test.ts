@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { projectResources } from '../../helpers/compose.ts'
-import { LOG_SCAN, type LogScanEntry } from '../../helpers/log-watch.ts'
+import { LOG_SCAN, scanGaps, type LogScanEntry } from '../../helpers/log-watch.ts'
 import { namedSecretsOf, runFromEnv } from '../../helpers/run.ts'
 import { skipIfDown, stack } from '../../helpers/stack.ts'
 
@@ -31,6 +31,7 @@ describe('secrets', () => {
       everyContainer.filter((id) => ![...followed].some((full) => full.startsWith(id))),
       'containers whose logs the scan never read',
     ).toEqual([])
+    expect(scanGaps(scan), 'logs the scan could not read to their end').toEqual([])
     // Names only: the values stay out of the failure message.
     expect(
       scan.filter(({ event }) => event === 'leak').map(({ service, secret }) => `${service} logs ${secret ?? ''}`),
