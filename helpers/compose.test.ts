@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { imageVariables } from '../images/kit.ts'
-import { composeConfig } from './compose.ts'
+import { composeConfig, composeFailureCause } from './compose.ts'
 import { loadConfig } from './config.ts'
 import { newRunEnvironment } from './run.ts'
 
@@ -28,5 +28,17 @@ describe('the reference stack configuration', () => {
   it('[LC-5] is valid with the observability profile, which adds jaeger, grafana and elasticsearch', async () => {
     const model = await composeConfig(loadConfig({}), env({ COMPOSE_PROFILES: 'observability' }))
     expect(Object.keys(model.services)).toEqual(expect.arrayContaining(['jaeger', 'grafana', 'elasticsearch']))
+  })
+})
+
+describe('a failed compose up', () => {
+  it('is told by its cause, not by the progress lines before it', () => {
+    const output = [
+      'Network bv-1_backend  Creating',
+      ' Volume "bv-1_redis-data"  Created',
+      ' Container bv-1-redis-1  Error',
+      'dependency failed to start: container bv-1-redis-1 is unhealthy',
+    ].join('\n')
+    expect(composeFailureCause(output)).toBe('dependency failed to start: container bv-1-redis-1 is unhealthy')
   })
 })

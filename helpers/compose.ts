@@ -122,3 +122,16 @@ export async function projectResources(project: string, kind: 'containers' | 'vo
       return [id, label]
     })
 }
+
+/**
+ * Why `compose up` failed, without the progress it printed on the way ("Container x  Started"):
+ * testcontainers hands over all of it, and the cause is the rest (usually the last line).
+ */
+export function composeFailureCause(output: string): string {
+  const progress = /^\s*(Container|Network|Volume)\s+\S+\s+\w+$/
+  const cause = output
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !progress.test(line))
+    .join('\n')
+  return cause === '' ? output.trim() : cause
+}

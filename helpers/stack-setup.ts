@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from 'testcontainers'
 import type { TestProject } from 'vitest/node'
-import { projectResources } from './compose.ts'
+import { composeFailureCause, projectResources } from './compose.ts'
 import { watchHealth, type HealthyTimes } from './health-events.ts'
 import { LOG_SCAN, watchLogs } from './log-watch.ts'
 import { namedSecretsOf, runFromEnv, secretsOf, type HealthTiming } from './run.ts'
@@ -59,7 +59,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       .withStartupTimeout(run.startupBudgetMs)
       .up()
   } catch (error) {
-    failure = error instanceof Error ? error.message : String(error)
+    failure = composeFailureCause(error instanceof Error ? error.message : String(error))
   }
   const startupMs = elapsedMs(start)
   let healthyMsError: string | null = null
@@ -81,8 +81,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     failure,
   })
   return async () => {
-    // Down first, so what the services log as they stop is read too (the CLI judges it after the run).
-    if (environment !== null && !run.keep) await environment.down({ removeVolumes: true, timeout: 10_000 })
-    await logs.stop()
+    try {
+      // Down first, so what the services log as they stop is read too (the CLI judges it after the run).
+      if (environment !== null && !run.keep) await environment.down({ removeVolumes: true, timeout: 10_000 })
+    } catch (error) {
+      // vitest prints a teardown error after its reporters have finished, where the gate cannot
+      // see it: it is written down for the CLI, which fails the run on it.
+      writeFileSync(join(run.runDir, 'teardown-error.txt'), error instanceof Error ? error.message : String(error))
+      throw error
+    } finally {
+      await logs.stop()
+    }
   }
 }

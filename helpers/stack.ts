@@ -14,10 +14,14 @@ export function stack(): StackInfo {
   return inject('stack')
 }
 
-/** Skips a test that needs the stack when the stack did not come up: LC-1 says why; nothing else can be checked. */
-export function skipIfDown({ skip }: { skip: (note: string) => void }): void {
+/**
+ * Fails a test that needs the stack when the stack did not come up: its claim is blocked, not
+ * "not verifiable here" (that is decided before a run, never by something that broke). LC-1's
+ * own test gives the whole reason; this names its first line.
+ */
+export function failIfDown(): void {
   const failure = stack().failure
-  if (failure !== null) skip(`the stack did not come up: ${failure}`)
+  if (failure !== null) throw new Error(`blocked: the stack did not come up (${failure.split('\n')[0] ?? ''})`)
 }
 
 /** The run's credentials, as the CLI generated them for Compose. */

@@ -7,11 +7,18 @@ import { REFERENCE_STACK, ROOT } from '../helpers/config.ts'
 import { run } from '../helpers/docker.ts'
 
 /** Runs the main job; nothing on stdout means vitest never started, so no container could have. */
-async function verify(env: Record<string, string>): Promise<{ exitCode: number; lines: string[] }> {
-  const { exitCode, stdout, stderr } = await run(process.execPath, [join(ROOT, 'scripts/banyan.ts'), 'verify'], {
-    env: { ...process.env, ...env },
-    timeoutMs: 60_000,
-  })
+async function verify(
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): Promise<{ exitCode: number; lines: string[] }> {
+  const { exitCode, stdout, stderr } = await run(
+    process.execPath,
+    [join(ROOT, 'scripts/banyan.ts'), 'verify', ...args],
+    {
+      env: { ...process.env, ...env },
+      timeoutMs: 60_000,
+    },
+  )
   expect(stdout, 'the tests started').toBe('')
   return { exitCode, lines: stderr.trim().split('\n') }
 }
@@ -93,4 +100,17 @@ describe('the main job refuses bad input before anything starts', () => {
       lines: ["banyan-verify: BANYAN_KEEP must be 1 or 0, not 'maybe'"],
     })
   })
+
+  it.for([['--bail=1'], ['--shard', '1/2'], ['--retry=2']])(
+    'a vitest option that ends a run early or retries (%s): exit 2, one line naming it',
+    async (args) => {
+      const { exitCode, lines } = await verify({}, args)
+      expect({ exitCode, lines }).toEqual({
+        exitCode: 2,
+        lines: [
+          `banyan-verify: ${args[0] ?? ''} is refused: a run that stops early or retries cannot answer every claim`,
+        ],
+      })
+    },
+  )
 })

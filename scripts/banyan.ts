@@ -238,7 +238,23 @@ function writeSummary({ config, run, code, started, setup, outcomes, waivers, se
   say(`${prefix}${describeClaims(claims)}; reports in ${config.reportsDir}`)
 }
 
+/**
+ * Options that would let a run end early or judge a test twice, and still leave the gate to read
+ * what ran as the whole: a bail or a shard leaves claims unchecked that the summary would not know
+ * of, and a retry turns a failure into a pass. Refused before anything starts.
+ */
+const REFUSED_OPTIONS = ['--bail', '--shard', '--retry']
+
+function refuseOptions(vitestArgs: readonly string[]): void {
+  const refused = vitestArgs.find((arg) =>
+    REFUSED_OPTIONS.some((option) => arg === option || arg.startsWith(`${option}=`)),
+  )
+  if (refused !== undefined)
+    throw new PreflightError(`${refused} is refused: a run that stops early or retries cannot answer every claim`, 2)
+}
+
 async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> {
+  refuseOptions(vitestArgs)
   const started = Date.now()
   const runEnv = newRunEnvironment()
   const secrets = secretsOf(runEnv)
@@ -299,7 +315,11 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
     startup.failure === null || tested === 130
       ? []
       : [{ name: '[LC-1] the stack comes up', status: 'failed', message: startup.failure }]
-  const live = [...startupOutcome, ...readOutcomes(results), ...lateLeaks(run.runDir)].map((outcome) => {
+  const teardownFile = join(run.runDir, 'teardown-error.txt')
+  const teardown: TestOutcome[] = existsSync(teardownFile)
+    ? [{ name: 'the stack is taken down', status: 'failed', message: readFileSync(teardownFile, 'utf8') }]
+    : []
+  const live = [...startupOutcome, ...readOutcomes(results), ...lateLeaks(run.runDir), ...teardown].map((outcome) => {
     const evidence = outcome.status === 'failed' ? evidenceFor(run.runDir, outcome.name) : undefined
     return evidence === undefined ? outcome : { ...outcome, evidence }
   })

@@ -8,7 +8,7 @@ import {
   probeOn,
   publishedAddress,
   replicaNumbers,
-  skipIfDown,
+  failIfDown,
   stack,
 } from '../helpers/stack.ts'
 import { burst, evenSpread, failures, servedBy } from '../helpers/traffic.ts'
@@ -27,7 +27,7 @@ describe('load balancing through nginx', () => {
     if (stack().failure !== null) return
     echo = `http://${await publishedAddress('nginx', 80)}/api/echo`
   })
-  beforeEach(skipIfDown)
+  beforeEach(failIfDown)
 
   it(`[LB-2] ${REQUESTS} requests reach every gateway replica, spread evenly (chi-square, p ≥ ${SIGNIFICANCE})`, async () => {
     const replicas = await replicaNumbers('api-gateway')

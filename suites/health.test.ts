@@ -8,7 +8,7 @@ import { docker } from '../helpers/docker.ts'
 import { recordFigures } from '../helpers/figures.ts'
 import { testLabels } from '../helpers/labels.ts'
 import { runFromEnv } from '../helpers/run.ts'
-import { skipIfDown, stack } from '../helpers/stack.ts'
+import { failIfDown, stack } from '../helpers/stack.ts'
 
 interface Service {
   image: string
@@ -57,7 +57,7 @@ function healthCommand(test: readonly string[]): string[] {
 }
 
 describe('health checks', () => {
-  beforeEach(skipIfDown)
+  beforeEach(failIfDown)
 
   it('[HC-1] every service with a health check turns healthy at start-up within the budget its declared timings give', () => {
     expect(stack().healthyMsError, 'the start-up was not watched to its end').toBeNull()

@@ -16,7 +16,7 @@ import {
   networkOf,
   probeOn,
   processOf,
-  skipIfDown,
+  failIfDown,
   stack,
 } from '../helpers/stack.ts'
 
@@ -108,11 +108,16 @@ async function outsideListener(port: number): Promise<{ address: string } & Asyn
     await listener.stop()
     throw new Error(`could not link a listener off the docker networks at ${address}: ${stderr.trim()}`)
   }
-  return { address, [Symbol.asyncDispose]: async () => void (await listener.stop()) }
+  return {
+    address,
+    [Symbol.asyncDispose]: async () => {
+      await listener.stop()
+    },
+  }
 }
 
 describe('network isolation', () => {
-  beforeEach(skipIfDown)
+  beforeEach(failIfDown)
 
   it('[NI-1] frontend is a bridge network and backend an internal bridge network', async () => {
     const [frontend, backend] = await Promise.all([networkOf('frontend'), networkOf('backend')])

@@ -3,7 +3,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { policy, type Resources } from '../fixtures/policy.ts'
 import { docker } from '../helpers/docker.ts'
-import { skipIfDown, stack } from '../helpers/stack.ts'
+import { failIfDown, stack } from '../helpers/stack.ts'
 import { memoryBytes } from '../helpers/units.ts'
 
 interface Applied {
@@ -47,7 +47,7 @@ async function replicasOf(
 }
 
 describe('resource limits', () => {
-  beforeEach(skipIfDown)
+  beforeEach(failIfDown)
 
   it('[RL-2] every running container carries the guide’s memory and CPU limits and memory reservation', async () => {
     const { expected, found } = await replicasOf((_limits, _reservations, { memory, nanoCpus, memoryReservation }) => ({

@@ -3,7 +3,7 @@
 import type { Channel } from 'amqplib'
 import { request } from 'undici'
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { credential, publishedAddress, skipIfDown, stack, stackBroker, stackDatabase } from '../helpers/stack.ts'
+import { credential, publishedAddress, failIfDown, stack, stackBroker, stackDatabase } from '../helpers/stack.ts'
 import { bearer } from '../helpers/tokens.ts'
 
 interface UserResponse {
@@ -21,7 +21,7 @@ describe('a user through the whole stack', () => {
     nginx = `http://${await publishedAddress('nginx', 80)}`
     token = await bearer(credential('JWT_SECRET'))
   })
-  beforeEach(skipIfDown)
+  beforeEach(failIfDown)
 
   const createUser = async (authorization: string) => {
     const { statusCode, body } = await request(`${nginx}/api/users`, {

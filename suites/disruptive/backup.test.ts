@@ -32,7 +32,7 @@ import {
   credential,
   databaseLogin,
   publishedAddress,
-  skipIfDown,
+  failIfDown,
   stack,
   stackDatabase,
   wholeAgain,
@@ -68,7 +68,7 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true })
   })
-  beforeEach(skipIfDown)
+  beforeEach(failIfDown)
 
   /** Restores a plain SQL dump into a fresh PostgreSQL and says what it lacks. */
   async function restoredDifferences(sql: string): Promise<string[]> {

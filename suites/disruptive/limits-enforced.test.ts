@@ -16,7 +16,7 @@ import {
   execIn,
   processOf,
   runningContainerOf,
-  skipIfDown,
+  failIfDown,
   stack,
   stateOf,
 } from '../../helpers/stack.ts'
@@ -36,10 +36,8 @@ async function oomKills(container: string): Promise<number> {
 }
 
 describe('limits enforced', () => {
-  it('[RL-3] a process that allocates past redis’s memory limit is killed inside that container only, and redis keeps serving', async ({
-    skip,
-  }) => {
-    skipIfDown({ skip })
+  it('[RL-3] a process that allocates past redis’s memory limit is killed inside that container only, and redis keeps serving', async () => {
+    failIfDown()
     const redis = containerOf('redis')
     const others = Object.entries(stack().containers).flatMap(([service, ids]) =>
       service === 'redis' || service === 'migrations' ? [] : ids,
@@ -83,8 +81,8 @@ describe('limits enforced', () => {
   // is put back afterwards; RL-2 holds that limit to the guide's table.
   it.for(CPU_LIMITED)(
     `[RL-3] a CPU limit throttles %s: busy work in its container, limited to ${TEST_CPUS} CPU, is held to that quota`,
-    async (service, { skip, afterwards }) => {
-      skipIfDown({ skip })
+    async (service, { afterwards }) => {
+      failIfDown()
       const container = await runningContainerOf(service)
       const limit = await cpuLimitOf(container)
       expect(limit.cpus, `${service} runs with no CPU limit to hold`).toBeGreaterThan(0)

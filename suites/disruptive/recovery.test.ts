@@ -11,7 +11,7 @@ import {
   containerOf,
   crash,
   processOf,
-  skipIfDown,
+  failIfDown,
   stack,
   untilHealth,
   untilState,
@@ -25,8 +25,8 @@ describe('recovery', () => {
   it(
     '[HC-3] with postgres stopped the gateway answers 503 naming it and turns unhealthy; both recover when it is back, without a restart',
     { timeout: 480_000 },
-    async ({ skip, afterwards }) => {
-      skipIfDown({ skip })
+    async ({ afterwards }) => {
+      failIfDown()
       const [gateway = ''] = stack().containers['api-gateway'] ?? []
       const postgres = containerOf('postgres')
       const health = `http://${await addressOf(gateway, 'frontend')}:3003/health`
@@ -68,8 +68,8 @@ describe('recovery', () => {
     '[HC-4] %s, its main process killed, is brought back by its restart policy and turns healthy',
     // 30 s to restart, 90 s to turn healthy, 120 s to put the stack back.
     { timeout: 240_000 },
-    async (service, { skip, afterwards }) => {
-      skipIfDown({ skip })
+    async (service, { afterwards }) => {
+      failIfDown()
       const [target = ''] = stack().containers[service] ?? []
       afterwards(wholeAgain)
       const before = await crash(target)

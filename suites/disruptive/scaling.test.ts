@@ -14,7 +14,7 @@ import {
   reloadNginx,
   replicaNumbers,
   replicasOf,
-  skipIfDown,
+  failIfDown,
   stack,
   stackBroker,
   stateOf,
@@ -51,7 +51,7 @@ describe('scaling and replicas going away', { timeout: 360_000 }, () => {
     if (stack().failure !== null) return
     echo = `http://${await publishedAddress('nginx', 80)}/api/echo`
   })
-  beforeEach(skipIfDown)
+  beforeEach(failIfDown)
 
   it('[LB-1] --scale api-gateway=5 gives five healthy replicas, and after the reload the README asks for, nginx sends traffic to all five', async ({
     afterwards,
@@ -103,8 +103,8 @@ describe('scaling and replicas going away', { timeout: 360_000 }, () => {
   // too, however long it takes on this machine.
   it.for(['stopped', 'crashed'] as const)(
     '[LB-5] a gateway replica %s under steady load: clients see no error',
-    async (how, { skip, afterwards }) => {
-      skipIfDown({ skip })
+    async (how, { afterwards }) => {
+      failIfDown()
       const [leaving = ''] = await replicasOf('api-gateway')
       const leavingName = Object.keys(await replicaNumbers('api-gateway')).find((name) => leaving.startsWith(name))
       // It may come back on another address; nginx resolves the replicas again.
@@ -151,23 +151,20 @@ describe('scaling and replicas going away', { timeout: 360_000 }, () => {
   )
 
   const longRunning = stack().services.filter((name) => !policy.oneShot.includes(name))
-  it.for(longRunning)(
-    '[UP-4] docker compose restart %s brings it back healthy',
-    async (service, { skip, afterwards }) => {
-      skipIfDown({ skip })
-      // Restarted gateways may come back on other addresses; nginx resolves them again.
-      afterwards(wholeAgain, reloadNginx)
-      const containers = stack().containers[service] ?? []
-      const before = await Promise.all(containers.map((id) => processOf(id)))
-      const restarted = performance.now()
-      await compose(['restart', service])
-      await untilState(containers, 'healthy', `${service} did not turn healthy after the restart`, 120_000)
-      recordFigures('UP-4', { [`${service}HealthyMs`]: elapsedMs(restarted) })
-      const after = await Promise.all(containers.map((id) => processOf(id)))
-      expect(
-        after.map(({ startedAt }, index) => startedAt !== before[index]?.startedAt),
-        'not every container was restarted',
-      ).toEqual(containers.map(() => true))
-    },
-  )
+  it.for(longRunning)('[UP-4] docker compose restart %s brings it back healthy', async (service, { afterwards }) => {
+    failIfDown()
+    // Restarted gateways may come back on other addresses; nginx resolves them again.
+    afterwards(wholeAgain, reloadNginx)
+    const containers = stack().containers[service] ?? []
+    const before = await Promise.all(containers.map((id) => processOf(id)))
+    const restarted = performance.now()
+    await compose(['restart', service])
+    await untilState(containers, 'healthy', `${service} did not turn healthy after the restart`, 120_000)
+    recordFigures('UP-4', { [`${service}HealthyMs`]: elapsedMs(restarted) })
+    const after = await Promise.all(containers.map((id) => processOf(id)))
+    expect(
+      after.map(({ startedAt }, index) => startedAt !== before[index]?.startedAt),
+      'not every container was restarted',
+    ).toEqual(containers.map(() => true))
+  })
 })

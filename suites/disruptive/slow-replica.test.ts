@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect } from 'vitest'
 import { recordFigures } from '../../helpers/figures.ts'
 import { it } from '../../helpers/stack-test.ts'
-import { execIn, publishedAddress, replicaNumbers, replicasOf, skipIfDown } from '../../helpers/stack.ts'
+import { execIn, publishedAddress, replicaNumbers, replicasOf, failIfDown } from '../../helpers/stack.ts'
 import { burst, failures, servedBy } from '../../helpers/traffic.ts'
 
 const DELAY_MS = 300
@@ -28,7 +28,7 @@ async function setDelay(container: string, ms: number): Promise<void> {
 }
 
 describe('a slow replica under least_conn', () => {
-  beforeEach(skipIfDown)
+  beforeEach(failIfDown)
 
   it(`[LB-3] a replica ${DELAY_MS} ms slower than the others gets at most half its even share of concurrent requests`, async ({
     afterwards,

@@ -26,7 +26,7 @@ import {
   databaseLogin,
   publishedAddress,
   runningContainerOf,
-  skipIfDown,
+  failIfDown,
   stack,
   stackDatabase,
 } from '../../helpers/stack.ts'
@@ -47,8 +47,8 @@ describe('disaster recovery', () => {
   it(
     '[BR-4] the recovery procedure ends with a healthy stack that holds every write acknowledged before the backup; RTO and RPO measured',
     { timeout: 600_000 },
-    async ({ skip }) => {
-      skipIfDown({ skip })
+    async () => {
+      failIfDown()
       const run = runFromEnv()
       const wallStarted = performance.now()
       const startedAt = new Date().toISOString()

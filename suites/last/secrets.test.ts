@@ -7,11 +7,11 @@ import { describe, expect, it } from 'vitest'
 import { projectResources } from '../../helpers/compose.ts'
 import { LOG_SCAN, scanGaps, type LogScanEntry } from '../../helpers/log-watch.ts'
 import { namedSecretsOf, runFromEnv } from '../../helpers/run.ts'
-import { skipIfDown, stack } from '../../helpers/stack.ts'
+import { failIfDown, stack } from '../../helpers/stack.ts'
 
 describe('secrets', () => {
-  it('[CF-1] no container the run started writes a credential to its log', async ({ skip }) => {
-    skipIfDown({ skip })
+  it('[CF-1] no container the run started writes a credential to its log', async () => {
+    failIfDown()
     const run = runFromEnv()
     expect(namedSecretsOf(run.composeEnv).length, 'the run has no credentials to look for').toBeGreaterThan(0)
     const file = join(run.runDir, LOG_SCAN)
