@@ -6,9 +6,10 @@ export type ClaimStatus = 'verified' | 'refuted' | 'waived' | 'not verifiable he
 
 /**
  * A failure a stack knowingly has, committed beside it with the reason. It covers that failure and
- * nothing more: `test` narrows it to the tests whose name contains it, `message` (a regular
- * expression) to failures that say what it describes, and `engine` and `compose` (version ranges
- * such as ">=20.10 <27") to the versions it was seen on.
+ * nothing more: `test` narrows it to the test of that title (whole, not a part of it), `message`
+ * (a regular expression the whole message must match, from its first character to its last) to
+ * failures that say what it describes, and `engine` and `compose` (version ranges such as
+ * ">=20.10 <27") to the versions it was seen on.
  */
 export interface Waiver {
   claim: string
@@ -62,8 +63,8 @@ const waiverFor = (outcome: TestOutcome, claim: string, waivers: readonly Waiver
   waivers.find(
     (waiver) =>
       waiver.claim === claim &&
-      (waiver.test === undefined || outcome.name.includes(waiver.test)) &&
-      (waiver.message === undefined || new RegExp(waiver.message).test(outcome.message ?? '')),
+      (waiver.test === undefined || outcome.name === waiver.test || outcome.name.endsWith(` ${waiver.test}`)) &&
+      (waiver.message === undefined || new RegExp(`^(?:${waiver.message})$`, 's').test(outcome.message ?? '')),
   )
 
 /** Does a version satisfy a range of space-separated comparisons (">=20.10 <27", "=2.26")? */
