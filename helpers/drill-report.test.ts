@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { writeDrillReport, type DrillReport } from './drill-report.ts'
+import { beforeDeadline, writeDrillReport, type DrillReport } from './drill-report.ts'
 
 const drill = (startedAt: string, rtoMs: number, passed = true): DrillReport => ({
   runId: 'bv-test',
@@ -56,5 +56,15 @@ describe('the drill report', () => {
       '| start the database | `docker compose up -d --wait postgres` | 60.0 s | FAILED: exit 1 |',
     )
     expect(markdown).toContain('kept in /tmp/drill-files')
+  })
+})
+
+describe('a drill against its deadline', () => {
+  it('gives up with what was under way, and never keeps a finished one waiting', async () => {
+    const never = new Promise<string>(() => undefined)
+    await expect(beforeDeadline(never, 20, () => 'under way: restore the volumes')).rejects.toThrow(
+      'under way: restore the volumes',
+    )
+    await expect(beforeDeadline(Promise.resolve('done'), 60_000, () => 'late')).resolves.toBe('done')
   })
 })

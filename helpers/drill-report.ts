@@ -85,3 +85,19 @@ export function writeDrillReport(dir: string, report: DrillReport): string {
   writeFileSync(join(dir, 'latest.md'), drillMarkdown(report, history))
   return page
 }
+
+/**
+ * `work`, or a rejection saying `late()` once `ms` have passed: a test timeout would end the test
+ * without running its own reporting, so a drill stops waiting a little before it.
+ */
+export async function beforeDeadline<T>(work: Promise<T>, ms: number, late: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(late())), ms)
+  })
+  try {
+    return await Promise.race([work, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
