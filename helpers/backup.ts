@@ -2,6 +2,7 @@
 // says whether a restore holds the data (BR-1..4).
 import { PostgreSqlContainer, type StartedPostgreSqlContainer } from '@testcontainers/postgresql'
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
@@ -96,14 +97,57 @@ export async function pgDumpGzipped(container: string, db: Database, file: strin
 
 /** A fresh, empty PostgreSQL of the stack's own image, with the same role, as a restore target. */
 export async function freshPostgres(image: string, db: Database): Promise<StartedPostgreSqlContainer> {
-  return new PostgreSqlContainer(image)
-    .withDatabase(db.database)
-    .withUsername(db.user)
-    .withPassword(db.password)
-    .withLabels(testLabels())
-    .start()
+  return onLoopback(
+    new PostgreSqlContainer(image)
+      .withDatabase(db.database)
+      .withUsername(db.user)
+      .withPassword(db.password)
+      .withLabels(testLabels())
+      // Asked inside the container: the module's own wait also knocks on the published port at
+      // the address testcontainers picks (the bridge's gateway, from inside a container), which
+      // a port bound to loopback does not answer.
+      .withWaitStrategy(Wait.forSuccessfulCommand(`pg_isready -h localhost -U ${db.user} -d ${db.database}`))
+      .withStartupTimeout(60_000),
+  )
 }
 
+/**
+ * Starts a throwaway container on a network of its own whose published ports bind to 127.0.0.1
+ * only: it holds a copy of the stack's data, and testcontainers publishes on every interface,
+ * with no way to name one. Docker's bridge option host_binding_ipv4 makes loopback the network's
+ * default. Disposing of the container stops it and removes the network.
+ */
+async function onLoopback<S extends StartedTestContainer>(container: {
+  withNetworkMode: (name: string) => { start: () => Promise<S> }
+}): Promise<S> {
+  const network = `bv-loopback-${randomBytes(4).toString('hex')}`
+  const created = await docker([
+    'network',
+    'create',
+    '--opt',
+    'com.docker.network.bridge.host_binding_ipv4=127.0.0.1',
+    ...labelArgs(),
+    network,
+  ])
+  if (created.exitCode !== 0) throw new Error(`could not create network ${network}: ${created.stderr.trim()}`)
+  const removeNetwork = async (): Promise<void> => {
+    await docker(['network', 'rm', network])
+  }
+  let started: S
+  try {
+    started = await container.withNetworkMode(network).start()
+  } catch (error) {
+    await removeNetwork()
+    throw error
+  }
+  const stop = started[Symbol.asyncDispose].bind(started)
+  return Object.assign(started, {
+    [Symbol.asyncDispose]: async () => {
+      await stop()
+      await removeNetwork()
+    },
+  })
+}
 /**
  * Plays a plain SQL dump into a database with psql inside its container, stopping at the first
  * error, as `... | docker exec -i <postgres> psql -v ON_ERROR_STOP=1` would.
@@ -116,9 +160,9 @@ export async function restoreSql(container: string, db: Database, sql: string): 
   if (exitCode !== 0) throw new Error(`the restore failed: ${stderr.trim().split('\n').slice(-3).join(' | ')}`)
 }
 
-/** A client of a started PostgreSQL, from this machine through its mapped port. */
+/** A client of a throwaway PostgreSQL, from this machine through the port it publishes on loopback. */
 export function clientOf(container: StartedTestContainer, db: Database): ReturnType<typeof pgClient> {
-  return pgClient({ host: container.getHost(), port: container.getMappedPort(5432), ...db })
+  return pgClient({ host: '127.0.0.1', port: container.getMappedPort(5432), ...db })
 }
 
 /**
@@ -155,12 +199,13 @@ export async function newVolume(name: string, extraLabels: Record<string, string
 
 /** PostgreSQL started on an existing data volume (a restored one), waiting until it accepts connections. */
 export async function postgresOnVolume(image: string, volume: string, db: Database): Promise<StartedTestContainer> {
-  return new GenericContainer(image)
-    .withBindMounts([{ source: volume, target: '/var/lib/postgresql/data' }])
-    .withEnvironment({ POSTGRES_PASSWORD: db.password })
-    .withExposedPorts(5432)
-    .withLabels(testLabels())
-    .withWaitStrategy(Wait.forSuccessfulCommand(`pg_isready -h localhost -U ${db.user} -d ${db.database}`))
-    .withStartupTimeout(60_000)
-    .start()
+  return onLoopback(
+    new GenericContainer(image)
+      .withBindMounts([{ source: volume, target: '/var/lib/postgresql/data' }])
+      .withEnvironment({ POSTGRES_PASSWORD: db.password })
+      .withExposedPorts(5432)
+      .withLabels(testLabels())
+      .withWaitStrategy(Wait.forSuccessfulCommand(`pg_isready -h localhost -U ${db.user} -d ${db.database}`))
+      .withStartupTimeout(60_000),
+  )
 }
