@@ -57,6 +57,8 @@ export function watchLogs(
 ): { stop: () => Promise<void> } {
   const record = (entry: LogScanEntry): void => appendFileSync(file, `${JSON.stringify(entry)}\n`)
   const followers = new Map<string, ChildProcess>()
+  // Every reader's end, the replaced ones' too: 'close' comes once its output has all been read.
+  const closed: Promise<void>[] = []
   let stopping = false
   const events = projectEvents(project, ['start'], ({ id: container, Actor }) => {
     const service = Actor.Attributes['com.docker.compose.service'] ?? ''
@@ -67,6 +69,7 @@ export function watchLogs(
       earlier.kill()
     }
     const follower = spawn('docker', ['logs', '--follow', container], { stdio: ['ignore', 'pipe', 'pipe'] })
+    closed.push(new Promise((resolve) => follower.on('close', () => resolve())))
     // One search a stream: a secret split across two chunks of stdout is found even when stderr
     // wrote in between.
     for (const stream of [follower.stdout, follower.stderr]) {
@@ -96,20 +99,16 @@ export function watchLogs(
           error: error instanceof Error ? error.message : String(error),
         }),
       )
-      const all = [...followers.values()]
-      await Promise.all(
-        all.map(
-          (child) =>
-            new Promise<void>((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) {
-                resolve()
-                return
-              }
-              child.on('close', () => resolve())
-              child.kill()
-            }),
-        ),
-      )
+      // The stack is down by now, so each reader reaches the end of its log and ends by itself,
+      // its output read to the last byte; it is given a few seconds for that. One still
+      // following after them (a kept stack's) is ended.
+      let timer: NodeJS.Timeout | undefined
+      const ended = Promise.all(closed)
+      await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000)))])
+      clearTimeout(timer)
+      for (const follower of followers.values())
+        if (follower.exitCode === null && follower.signalCode === null) follower.kill()
+      await ended
     },
   }
 }

@@ -145,10 +145,24 @@ export async function networkOf(
   const { stdout } = await docker(['network', 'ls', ...filters, '--format', '{{.Name}}'])
   const network = stdout.trim().split('\n')[0] ?? ''
   if (network === '') throw new Error(`the stack has no network ${name}`)
-  const format = '{{(index .IPAM.Config 0).Gateway}} {{.Internal}} {{.Driver}}'
-  const inspected = await docker(['network', 'inspect', '--format', format, network])
-  const [gateway = '', internal = '', driver = ''] = inspected.stdout.trim().split(' ')
-  return { name: network, gateway, internal: internal === 'true', driver }
+  const inspected = await docker(['network', 'inspect', '--format', '{{json .}}', network])
+  const { IPAM, Internal, Driver } = JSON.parse(inspected.stdout) as {
+    IPAM: { Config: { Gateway?: string }[] | null }
+    Internal: boolean
+    Driver: string
+  }
+  // The bridge's own address, where a container on it reaches the host. A network whose IPAM
+  // names none has no such address to probe: say so, rather than probe an empty name.
+  const gateway = (IPAM.Config ?? []).map((config) => config.Gateway ?? '').find((address) => address !== '')
+  return {
+    name: network,
+    get gateway(): string {
+      if (gateway === undefined) throw new Error(`network ${network} names no gateway address`)
+      return gateway
+    },
+    internal: Internal,
+    driver: Driver,
+  }
 }
 
 /**

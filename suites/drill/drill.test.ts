@@ -28,12 +28,17 @@ import {
   runningContainerOf,
   failIfDown,
   stack,
+  stackBroker,
   stackDatabase,
 } from '../../helpers/stack.ts'
 import { bearer } from '../../helpers/tokens.ts'
 import { acknowledged, heldWrites, writers, type Write } from '../../helpers/writes.ts'
 
 const FIRST_SEQ = 5_000_000
+// The broker's share of "the backed-up data": a durable queue of the drill's own, holding
+// persistent messages the broker confirmed (written to its disk) before the volumes were copied.
+const DRILL_QUEUE = 'banyan-verify.drill'
+const DRILL_MESSAGES = 50
 const DRILL_TIMEOUT_MS = 600_000
 // The drill gives up a little before vitest would: a test timeout ends the test without a word, and
 // the report must still be written, naming the step that was under way.
@@ -170,6 +175,12 @@ async function drill(
     })
     .toBeGreaterThan(200)
 
+  await step(
+    'leave messages in the broker',
+    `${DRILL_MESSAGES} persistent messages on a durable queue, confirmed`,
+    () => leaveMessages(),
+  )
+
   // Backups, as the guide takes them. pg_dump reads one snapshot taken as it starts: that is
   // the backup point, and every write acknowledged before it must come back.
   const postgres = await runningContainerOf('postgres')
@@ -247,6 +258,13 @@ async function drill(
   )
   measured.rtoMs = elapsedMs(recovery)
 
+  const queued = await step(
+    'count the messages the broker kept',
+    `${DRILL_QUEUE}: messages ready`,
+    () => messagesKept(),
+    (count) => `${count} of ${DRILL_MESSAGES}`,
+  )
+
   // What came back: every numbered write the restored event store holds.
   await using client = await stackDatabase()
   const held = await heldWrites(client, FIRST_SEQ)
@@ -264,10 +282,40 @@ async function drill(
 
   return [
     ...(serving === 200 ? [] : [`nginx answered ${serving} after the recovery`]),
+    ...(queued === DRILL_MESSAGES
+      ? []
+      : [
+          `the broker's restored volume holds ${queued} of the ${DRILL_MESSAGES} messages it confirmed before the backup`,
+        ]),
     ...(lostBeforeBackup.length === 0
       ? []
       : [
           `${lostBeforeBackup.length} writes acknowledged before the backup point are missing (first: w-${lostBeforeBackup[0]?.seq})`,
         ]),
   ]
+}
+
+/** Persistent messages on a durable queue of the drill's own, each confirmed: on the broker's disk. */
+async function leaveMessages(): Promise<void> {
+  await using connection = await stackBroker()
+  const channel = await connection.createConfirmChannel()
+  await channel.assertQueue(DRILL_QUEUE, { durable: true })
+  await channel.purgeQueue(DRILL_QUEUE)
+  for (let index = 0; index < DRILL_MESSAGES; index++)
+    channel.sendToQueue(DRILL_QUEUE, Buffer.from(`drill ${index}`), { persistent: true })
+  await channel.waitForConfirms()
+}
+
+/** How many of the drill's messages the recovered broker holds (0 when the queue itself is gone). */
+async function messagesKept(): Promise<number> {
+  await using connection = await stackBroker()
+  const channel = await connection.createChannel()
+  // The broker answers 404 and closes the channel when the queue does not exist: a count of none.
+  try {
+    const { messageCount } = await channel.checkQueue(DRILL_QUEUE)
+    return messageCount
+  } catch (error) {
+    if ((error as { code?: number }).code === 404) return 0
+    throw error
+  }
 }
