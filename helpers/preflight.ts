@@ -2,6 +2,7 @@ import { createServer } from 'node:net'
 import { policy } from '../fixtures/policy.ts'
 import { imageVariables, KIT, resolveImageMode, type ImageMode } from '../images/kit.ts'
 import { composeConfig, type ComposeModel } from './compose.ts'
+import { staticModel } from './static-checks.ts'
 import type { Config } from './config.ts'
 import { docker, firstLine } from './docker.ts'
 import { PreflightError } from './errors.ts'
@@ -22,6 +23,8 @@ export interface Preflight {
   /** COMPOSE_PROFILES for the run: the ones asked for, less those whose images cannot be had. */
   readonly profiles: string
   readonly model: ComposeModel
+  /** Every service of every profile, as the static checks judge them. */
+  readonly staticModel: ComposeModel
   readonly unverifiable: readonly Unverifiable[]
 }
 
@@ -147,7 +150,8 @@ export async function preflight(config: Config, composeEnv: Record<string, strin
     model = await composeConfig(config, { ...env, ...images, COMPOSE_PROFILES: profiles.join(',') })
   await checkImages(model, imageMode, images, env)
   await checkPorts(model)
-  return { ...versions, imageMode, images, profiles: profiles.join(','), model, unverifiable }
+  const everything = await staticModel(config, { ...env, ...images })
+  return { ...versions, imageMode, images, profiles: profiles.join(','), model, staticModel: everything, unverifiable }
 }
 
 /**

@@ -417,11 +417,21 @@ export function staticInput(config: Config, model: ComposeModel, checkedPolicy: 
   }
 }
 
+/**
+ * The configuration the static checks judge: every service the files declare, those of profiles
+ * the run leaves off included. A profile that is off is not started, but its configuration is
+ * the deployment's all the same (an Elasticsearch whose heap outgrows its limit is wrong whether
+ * or not this run starts it).
+ */
+export function staticModel(config: Config, env: NodeJS.ProcessEnv): Promise<ComposeModel> {
+  return composeConfig(config, { ...env, COMPOSE_PROFILES: '*' })
+}
+
 /** The same, resolving the compose files first (Compose's CLI only: no Docker engine needed). */
 export async function loadStaticInput(
   config: Config,
   env: NodeJS.ProcessEnv,
   checkedPolicy: Policy,
 ): Promise<StaticInput> {
-  return staticInput(config, await composeConfig(config, env), checkedPolicy)
+  return staticInput(config, await staticModel(config, env), checkedPolicy)
 }

@@ -139,7 +139,7 @@ function maskFile(file: string, secrets: readonly string[]): void {
  * starts. Each finding is printed as one line; each claim becomes one outcome in the summary.
  */
 function checkConfiguration(config: Config, checked: Preflight): TestOutcome[] {
-  const findings = staticFindings(staticInput(config, checked.model, policy))
+  const findings = staticFindings(staticInput(config, checked.staticModel, policy))
   return STATIC_CLAIMS.map(([claim, description]): TestOutcome => {
     const lines = findings.get(claim) ?? []
     lines.forEach((line) => {
@@ -315,11 +315,15 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
     startup.failure === null || tested === 130
       ? []
       : [{ name: '[LC-1] the stack comes up', status: 'failed', message: startup.failure }]
+  const checks = readOutcomes(results)
+  // A filter that matched no check verified nothing: a typo must not read as a green run.
+  const matchedNothing = vitestArgs.length > 0 && checks.length === 0 && tested !== 130
+  if (matchedNothing) say(`'${vitestArgs.join(' ')}' matched no check: nothing was verified`)
   const teardownFile = join(run.runDir, 'teardown-error.txt')
   const teardown: TestOutcome[] = existsSync(teardownFile)
     ? [{ name: 'the stack is taken down', status: 'failed', message: readFileSync(teardownFile, 'utf8') }]
     : []
-  const live = [...startupOutcome, ...readOutcomes(results), ...lateLeaks(run.runDir), ...teardown].map((outcome) => {
+  const live = [...startupOutcome, ...checks, ...lateLeaks(run.runDir), ...teardown].map((outcome) => {
     const evidence = outcome.status === 'failed' ? evidenceFor(run.runDir, outcome.name) : undefined
     return evidence === undefined ? outcome : { ...outcome, evidence }
   })
@@ -328,7 +332,8 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
   // vitest that failed without a failed test of its own to show for it (a crash) fails it all the
   // same, and so does a refuted configuration that BANYAN_CONTINUE went past.
   const unexplained = tested !== 0 && !live.some((outcome) => outcome.status === 'failed')
-  const code = tested === 130 ? 130 : refuted || unexplained || !gatePasses(outcomes, waivers) ? 1 : 0
+  const code =
+    tested === 130 ? 130 : refuted || unexplained || !gatePasses(outcomes, waivers) ? 1 : matchedNothing ? 2 : 0
   setup.healthInterval = describeTiming(run.health)
   setup.startupMs = startup.startupMs
   writeSummary({ config, run: run.runId, code, started, setup, outcomes, waivers, secrets })
