@@ -64,6 +64,46 @@ describe('recovery', () => {
     },
   )
 
+  // The other stores, judged by what the guide promises of /health: its status. Docker's own
+  // verdict, at the guide's pace, is judged once above; here the gateway's answer suffices.
+  it.for(['redis', 'rabbitmq'])(
+    '[HC-3] with %s stopped the gateway answers 503; 200 again when it is back, without a restart',
+    // 60 s for the store to stop and start, 90 s for the answers, 120 s to put the stack back.
+    { timeout: 300_000 },
+    async (service, { afterwards }) => {
+      failIfDown()
+      const [gateway = ''] = stack().containers['api-gateway'] ?? []
+      const store = containerOf(service)
+      const health = `http://${await addressOf(gateway, 'frontend')}:3003/health`
+      const status = async (): Promise<number> => {
+        const { statusCode, body } = await request(health, { headersTimeout: 5_000 })
+        await body.dump()
+        return statusCode
+      }
+      expect(await status(), 'the gateway was not healthy to begin with').toBe(200)
+      const before = await processOf(gateway)
+      afterwards(() => docker(['start', store]), wholeAgain)
+
+      const stopped = performance.now()
+      await docker(['stop', store])
+      await expect
+        .poll(status, { timeout: 30_000, interval: 100, message: `the gateway never reported ${service} down` })
+        .toBe(503)
+      const detectMs = elapsedMs(stopped)
+      const started = performance.now()
+      await docker(['start', store])
+      await expect
+        .poll(status, { timeout: 60_000, interval: 100, message: `the gateway never reported ${service} back` })
+        .toBe(200)
+      recordFigures('HC-3', { [`${service}DetectMs`]: detectMs, [`${service}RecoverMs`]: elapsedMs(started) })
+      const after = await processOf(gateway)
+      expect({ restarts: after.restarts, startedAt: after.startedAt }, 'the gateway was restarted to recover').toEqual({
+        restarts: before.restarts,
+        startedAt: before.startedAt,
+      })
+    },
+  )
+
   it.for(['user-service', 'api-gateway'])(
     '[HC-4] %s, its main process killed, is brought back by its restart policy and turns healthy',
     // 30 s to restart, 90 s to turn healthy, 120 s to put the stack back.
