@@ -182,6 +182,17 @@ describe('static checks', () => {
       /^\[CF-1\] compose\.yaml:\d+ command: expected --requirepass from a variable, found a literal password$/,
     ],
     [
+      '[CF-1] a password with a fallback in the file',
+      (i) => {
+        rewrite(
+          i,
+          'POSTGRES_PASSWORD: ${DATABASE_PASSWORD:?set DATABASE_PASSWORD (see .env.example)}',
+          'POSTGRES_PASSWORD: ${DATABASE_PASSWORD:-postgres}',
+        )
+      },
+      /^\[CF-1\] compose\.yaml:\d+ POSTGRES_PASSWORD: expected a variable with no fallback \(\$\{VAR:\?\.\.\.\}\), found \$\{DATABASE_PASSWORD:-postgres\}$/,
+    ],
+    [
       '[CF-1] a variable .env.example does not list',
       (i) => {
         rewrite(i, 'JWT_EXPIRATION: ${JWT_EXPIRATION:-300}', 'JWT_EXPIRATION: ${JWT_TTL:-300}')

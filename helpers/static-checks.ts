@@ -249,11 +249,25 @@ export function checkSecrets(input: StaticInput): Finding[] {
       const pair = /^\s*-?\s*([A-Za-z_][\w.]*)\s*[:=]\s*(.+?)\s*$/.exec(line)
       const [key = '', value = ''] = pair ? [pair[1], pair[2]] : []
       const literal = (text: string): boolean => text !== '' && !text.includes('${') && !/^['"]?['"]?$/.test(text)
+      // ${VAR:-x} and ${VAR-x}: when the variable is not set, the service runs with what the file
+      // says, an empty password included (Grafana then keeps its admin/admin).
+      const fallback = (text: string): boolean => /\$\{[A-Za-z_][A-Za-z0-9_]*:?-/.test(text)
       const where = { claim: 'CF-1', file, line: index + 1 }
       if (SECRET_KEY.test(key) && literal(value)) {
         findings.push({ ...where, key, expected: 'a value from a variable (${...})', found: 'a literal value' })
       }
+      if (SECRET_KEY.test(key) && fallback(value)) {
+        findings.push({ ...where, key, expected: 'a variable with no fallback (${VAR:?...})', found: value })
+      }
       const userinfo = /:\/\/[^:/\s@]+:([^@\s]+)@/.exec(line)?.[1]
+      if (userinfo !== undefined && fallback(userinfo)) {
+        findings.push({
+          ...where,
+          key: key || 'url',
+          expected: 'a password variable with no fallback',
+          found: userinfo,
+        })
+      }
       if (userinfo !== undefined && literal(userinfo)) {
         findings.push({
           ...where,
