@@ -182,6 +182,13 @@ describe('static checks', () => {
       /^\[CF-1\] compose\.yaml:\d+ command: expected --requirepass from a variable, found a literal password$/,
     ],
     [
+      '[NI-3] redis on a network of its own as well',
+      (i) => {
+        service(i, 'redis').networks = { backend: null, egress: null }
+      },
+      /^\[NI-3\] .* services\.redis\.networks: expected backend only, found backend, egress$/,
+    ],
+    [
       '[CF-1] a password with a fallback in the file',
       (i) => {
         rewrite(

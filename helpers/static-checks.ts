@@ -151,7 +151,7 @@ export function checkResources(input: StaticInput): Finding[] {
   return findings
 }
 
-/** NI-1 networks as the guide draws them; NI-2 backend services off frontend; NI-4 the gateway on both, exposed; NI-5 no stray ports. */
+/** NI-1 networks as the guide draws them; NI-2 backend services off frontend, NI-3 and off every other; NI-4 the gateway on both, exposed; NI-5 no stray ports. */
 export function checkNetworks(input: StaticInput): Finding[] {
   const findings: Finding[] = []
   const file = input.raw[0]?.file ?? 'compose.yaml'
@@ -173,6 +173,12 @@ export function checkNetworks(input: StaticInput): Finding[] {
     const networks = Object.keys(service.networks ?? { default: null })
     if (networks.includes('frontend') && !input.policy.frontend.includes(name)) {
       findings.push(finding(input, 'NI-2', name, 'networks', 'backend only', networks.join(', ')))
+    }
+    // A backend service on any network but backend (one of its own, or Compose's default, which
+    // is not internal) has a way out that the live probes of a fresh backend container never see.
+    const elsewhere = networks.filter((network) => network !== 'backend' && network !== 'frontend')
+    if (!input.policy.frontend.includes(name) && elsewhere.length > 0) {
+      findings.push(finding(input, 'NI-3', name, 'networks', 'backend only', networks.join(', ')))
     }
     // Every entry publishes: short syntax ('6379') takes a random host port and leaves published empty.
     const ports = service.ports ?? []
@@ -400,6 +406,7 @@ export const STATIC_CLAIMS: readonly (readonly [string, string])[] = [
   ['RL-4', 'every service has a memory limit'],
   ['NI-1', 'frontend is a bridge network and backend an internal one'],
   ['NI-2', 'only nginx, the gateway and the observability UIs sit on frontend'],
+  ['NI-3', 'every other service sits on the internal backend network and no other'],
   ['NI-4', 'api-gateway is on both networks and exposes 3003 without publishing it'],
   ['NI-5', 'no backend service publishes a host port'],
   ['LC-7', 'images are pinned to a tag and stateful services keep their data in named volumes'],
