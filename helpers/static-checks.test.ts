@@ -77,7 +77,14 @@ describe('static checks', () => {
       (i) => {
         service(i, 'user-service').restart = 'no'
       },
-      /^\[HC-4\] .* services\.user-service\.restart: expected always, unless-stopped or on-failure, found no$/,
+      /^\[HC-4\] .* services\.user-service\.restart: expected always, unless-stopped or on-failure \(with no limit\), found no$/,
+    ],
+    [
+      '[HC-4] a restart policy that gives up',
+      (i) => {
+        service(i, 'redis').restart = 'on-failure:1'
+      },
+      /^\[HC-4\] .* services\.redis\.restart: expected always, unless-stopped or on-failure \(with no limit\), found on-failure:1$/,
     ],
     [
       '[RL-4] no memory limit',

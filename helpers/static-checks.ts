@@ -230,12 +230,17 @@ export function checkPersistence(input: StaticInput): Finding[] {
     }
   }
   for (const [name, service] of longRunning(input)) {
-    if (
-      !['always', 'unless-stopped'].includes(service.restart ?? '') &&
-      !(service.restart ?? '').startsWith('on-failure')
-    ) {
+    // on-failure:N gives up after N restarts: the (N+1)th crash is not brought back.
+    if (!['always', 'unless-stopped', 'on-failure'].includes(service.restart ?? '')) {
       findings.push(
-        finding(input, 'HC-4', name, 'restart', 'always, unless-stopped or on-failure', service.restart ?? 'none'),
+        finding(
+          input,
+          'HC-4',
+          name,
+          'restart',
+          'always, unless-stopped or on-failure (with no limit)',
+          service.restart ?? 'none',
+        ),
       )
     }
   }
