@@ -134,6 +134,14 @@ describe('network isolation', () => {
   })
 
   it('[NI-2] a container on frontend only reaches nginx, and no backend service', async () => {
+    // The control first: from backend, each target answers where it is probed. A service that
+    // listens elsewhere would read "closed" from frontend and prove nothing.
+    await using inside = await probeOn('backend')
+    const fromInside = await reachability(inside)
+    expect(
+      Object.keys(fromInside).filter((target) => fromInside[target] !== 'open'),
+      'backend services a backend container cannot reach where they are probed',
+    ).toEqual([])
     await using probe = await probeOn('frontend')
     expect(
       await canConnect(probe, await addressOf(containerOf('nginx'), 'frontend'), 80),
