@@ -2,6 +2,7 @@
 // test holds this list to that file). The summary answers each of them in every run, in this
 // order: verified, refuted, waived, not verifiable here, or not checked. Tests join a claim by the
 // ID in their title.
+import { PreflightError } from './errors.ts'
 
 export interface Claim {
   readonly id: string
@@ -135,3 +136,21 @@ export const CLAIMS: readonly Claim[] = LIST.map(([id, text]) => ({
   section: SECTIONS[id.slice(0, 2)] ?? '',
   text,
 }))
+
+/**
+ * Claim IDs among the main job's arguments (`pnpm test:stack LB-3 HC-2`) become a test-name
+ * filter for the checks of those claims; the other claims read "not checked". An ID CLAIMS.md
+ * does not have, or IDs beside a test-name filter of vitest's own, are bad input.
+ */
+export function claimFilter(args: readonly string[]): { args: string[]; claims: string[] } {
+  // The value of -t is a pattern of its own, even when it looks like an ID.
+  const ids = args.filter(
+    (arg, index) => /^[A-Z]{2}-\d+$/.test(arg) && !['-t', '--testNamePattern'].includes(args[index - 1] ?? ''),
+  )
+  if (ids.length === 0) return { args: [...args], claims: [] }
+  const unknown = ids.filter((id) => !CLAIMS.some((claim) => claim.id === id))
+  if (unknown.length > 0) throw new PreflightError(`no claim ${unknown.join(', ')} in CLAIMS.md`, 2)
+  if (args.some((arg) => arg === '-t' || arg.startsWith('--testNamePattern')))
+    throw new PreflightError('claim IDs and -t both filter the tests: give one of them', 2)
+  return { args: [...args.filter((arg) => !ids.includes(arg)), '-t', `\\[(${ids.join('|')})\\]`], claims: ids }
+}

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { CLAIMS } from './claims.ts'
+import type { Cost } from './costs-reporter.ts'
 import { compareVersions } from './versions.ts'
 
 export type ClaimStatus = 'verified' | 'refuted' | 'waived' | 'not verifiable here' | 'not checked'
@@ -48,6 +49,8 @@ export interface Summary {
   claims: ClaimResult[]
   /** Waivers whose tests now pass: the claim holds, and the waiver can go. */
   staleWaivers?: Waiver[]
+  /** Wall time and the machine's CPU seconds of the stack's start-up and of each suite. */
+  costs?: Cost[]
 }
 
 export const claimIds = (name: string): string[] =>

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from 'testcontainers'
 import type { TestProject } from 'vitest/node'
 import { composeFailureCause, projectResources } from './compose.ts'
+import { machineCpu } from './machine.ts'
 import { watchHealth, type HealthyTimes } from './health-events.ts'
 import { LOG_SCAN, watchLogs } from './log-watch.ts'
 import { namedSecretsOf, runFromEnv, secretsOf, type HealthTiming } from './run.ts'
@@ -44,6 +45,7 @@ async function containersOf(project: string): Promise<Record<string, string[]>> 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const run = runFromEnv()
   const start = performance.now()
+  const cpuBefore = machineCpu().busy
   // One line, so a log shows the stack was brought up once per run, not once per project.
   console.log(`stack: bringing up ${run.runId} (budget ${Math.round(run.startupBudgetMs / 1000)} s)`)
   let environment: StartedDockerComposeEnvironment | null = null
@@ -69,7 +71,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   })
   console.log(`stack: ${run.runId} ${failure === null ? 'healthy' : 'failed'} after ${(startupMs / 1000).toFixed(1)} s`)
   // The time to healthy goes into the run's summary; the test workers get it through provide.
-  writeFileSync(join(run.runDir, 'startup.json'), JSON.stringify({ startupMs, failure }))
+  // What bringing the stack up cost the whole machine, beside each file's cost (helpers/costs-reporter.ts).
+  const startupCpuSeconds = Math.round((machineCpu().busy - cpuBefore) * 10) / 10
+  writeFileSync(join(run.runDir, 'startup.json'), JSON.stringify({ startupMs, startupCpuSeconds, failure }))
   project.provide('stack', {
     project: run.runId,
     services: run.services,

@@ -12,6 +12,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfig, ROOT, type Config } from '../helpers/config.ts'
 import { PreflightError } from '../helpers/errors.ts'
+import { claimFilter } from '../helpers/claims.ts'
+import type { Cost } from '../helpers/costs-reporter.ts'
 import { evidenceFor } from '../helpers/evidence.ts'
 import { LOG_SCAN, scanGaps, type LogScanEntry } from '../helpers/log-watch.ts'
 import { readFigures } from '../helpers/figures.ts'
@@ -105,6 +107,7 @@ async function runVitest(args: string[], env: NodeJS.ProcessEnv, secrets: readon
 
 interface Startup {
   startupMs: number | null
+  startupCpuSeconds?: number
   /** Why the stack did not come up, or null. */
   failure: string | null
 }
@@ -209,9 +212,11 @@ interface SummaryInput {
   outcomes: TestOutcome[]
   waivers: readonly Waiver[]
   secrets: readonly string[]
+  /** What the stack's start-up and each suite cost (pnpm bench reads them). */
+  costs?: Cost[]
 }
 
-function writeSummary({ config, run, code, started, setup, outcomes, waivers, secrets }: SummaryInput): void {
+function writeSummary({ config, run, code, started, setup, outcomes, waivers, secrets, costs }: SummaryInput): void {
   const figures = run.startsWith('bv-') ? readFigures(join(config.reportsDir, 'runs', run)) : {}
   const claims = summariseClaims(outcomes, waivers).map((claim) => {
     const measured = figures[claim.id]
@@ -229,6 +234,7 @@ function writeSummary({ config, run, code, started, setup, outcomes, waivers, se
     setup,
     claims,
     staleWaivers: stale,
+    ...(costs === undefined ? {} : { costs }),
   }
   mkdirSync(config.reportsDir, { recursive: true })
   writeFileSync(join(config.reportsDir, 'summary.json'), mask(JSON.stringify(summary, null, 2), secrets))
@@ -253,8 +259,10 @@ function refuseOptions(vitestArgs: readonly string[]): void {
     throw new PreflightError(`${refused} is refused: a run that stops early or retries cannot answer every claim`, 2)
 }
 
-async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> {
-  refuseOptions(vitestArgs)
+async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
+  refuseOptions(givenArgs)
+  const { args: vitestArgs, claims: only } = claimFilter(givenArgs)
+  if (only.length > 0) say(`checking ${only.join(', ')} only; the other claims are not checked in this run`)
   const started = Date.now()
   const runEnv = newRunEnvironment()
   const secrets = secretsOf(runEnv)
@@ -303,8 +311,20 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
 
   const junit = join(config.reportsDir, 'junit.xml')
   const results = join(run.runDir, 'outcomes.json')
-  const env = { ...process.env, ...runToEnv(run), BANYAN_OUTCOMES: results }
-  const tested = await runVitest(['run', '--project', 'stack', ...reporting(junit), ...vitestArgs], env, secrets)
+  const costsFile = join(run.runDir, 'costs.json')
+  const env = { ...process.env, ...runToEnv(run), BANYAN_OUTCOMES: results, BANYAN_COSTS: costsFile }
+  const tested = await runVitest(
+    [
+      'run',
+      '--project',
+      'stack',
+      ...reporting(junit),
+      `--reporter=${join(ROOT, 'helpers/costs-reporter.ts')}`,
+      ...vitestArgs,
+    ],
+    env,
+    secrets,
+  )
   maskFile(junit, secrets)
   maskFile(results, secrets)
 
@@ -318,7 +338,7 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
   const checks = readOutcomes(results)
   // A filter that matched no check verified nothing: a typo must not read as a green run.
   const matchedNothing = vitestArgs.length > 0 && checks.length === 0 && tested !== 130
-  if (matchedNothing) say(`'${vitestArgs.join(' ')}' matched no check: nothing was verified`)
+  if (matchedNothing) say(`'${givenArgs.join(' ')}' matched no check: nothing was verified`)
   const teardownFile = join(run.runDir, 'teardown-error.txt')
   const teardown: TestOutcome[] = existsSync(teardownFile)
     ? [{ name: 'the stack is taken down', status: 'failed', message: readFileSync(teardownFile, 'utf8') }]
@@ -336,7 +356,11 @@ async function verify(config: Config, vitestArgs: string[]): Promise<RunResult> 
     tested === 130 ? 130 : refuted || unexplained || !gatePasses(outcomes, waivers) ? 1 : matchedNothing ? 2 : 0
   setup.healthInterval = describeTiming(run.health)
   setup.startupMs = startup.startupMs
-  writeSummary({ config, run: run.runId, code, started, setup, outcomes, waivers, secrets })
+  const costs: Cost[] = [
+    { name: 'stack start-up', wallMs: startup.startupMs ?? 0, cpuSeconds: startup.startupCpuSeconds ?? 0 },
+    ...(existsSync(costsFile) ? (JSON.parse(readFileSync(costsFile, 'utf8')) as Cost[]) : []),
+  ]
+  writeSummary({ config, run: run.runId, code, started, setup, outcomes, waivers, secrets, costs })
 
   if (run.keep && code !== 130) {
     say(`BANYAN_KEEP: stack ${run.runId} left running. Reach it with: docker compose -p ${run.runId} ps`)
