@@ -8,7 +8,7 @@ import { docker, runHelper } from '../helpers/docker.ts'
 import { recordFigures } from '../helpers/figures.ts'
 import { testLabels } from '../helpers/labels.ts'
 import { runFromEnv } from '../helpers/run.ts'
-import { credential, failIfDown, stack, stateOf } from '../helpers/stack.ts'
+import { credential, failIfDown, healthCommand, stack, stateOf } from '../helpers/stack.ts'
 
 interface Service {
   image: string
@@ -116,12 +116,6 @@ async function notServing(name: string, service: Service): Promise<StartedTestCo
   const stopped = await started.exec([...recipe.then])
   if (stopped.exitCode !== 0) throw new Error(`could not stop ${name} from serving: ${stopped.output}`)
   return started
-}
-
-/** Runs a health check's test the way Docker does: CMD as given, CMD-SHELL through sh -c. */
-function healthCommand(test: readonly string[]): string[] {
-  const [kind = '', ...rest] = test
-  return kind === 'CMD-SHELL' ? ['sh', '-c', rest.join(' ')] : rest
 }
 
 describe('health checks', () => {

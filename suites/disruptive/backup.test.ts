@@ -44,7 +44,7 @@ import { acknowledged, heldWrites, writers } from '../../helpers/writes.ts'
 const LIVE_FIRST_SEQ = 1_000_000
 
 /** Enough that a lost table or a lost row shows: one stream and one event per user. */
-const USERS = 3000
+const USERS = 500
 
 describe('backups restore with every row intact', { timeout: 180_000 }, () => {
   let api: string

@@ -12,19 +12,20 @@ import {
   crash,
   processOf,
   failIfDown,
+  healthCheckNow,
   stack,
-  untilHealth,
   untilState,
   wholeAgain,
 } from '../../helpers/stack.ts'
 
 describe('recovery', () => {
-  // Docker's verdicts come at the pace of the health check the gateway runs: with the guide's
-  // 30 s interval and 3 retries, up to 170 s to call it unhealthy and 90 s to call it healthy,
-  // besides the /health polls (90 s) and putting the stack back (120 s).
+  // Docker's verdicts come at the pace of the health check the gateway runs (with the guide's 30 s
+  // interval and 3 retries, up to 170 s to call it unhealthy): the check's own answer, run as
+  // Docker runs it, is judged instead, and the declared pace is HC-1's.
   it(
-    '[HC-3] with postgres stopped the gateway answers 503 naming it and turns unhealthy; both recover when it is back, without a restart',
-    { timeout: 480_000 },
+    '[HC-3] with postgres stopped the gateway answers 503 naming it and its health check fails; both recover when it is back, without a restart',
+    // 60 s for the store to stop and start, 90 s for the answers, 120 s to put the stack back.
+    { timeout: 300_000 },
     async ({ afterwards }) => {
       failIfDown()
       const [gateway = ''] = stack().containers['api-gateway'] ?? []
@@ -43,8 +44,7 @@ describe('recovery', () => {
         .poll(report, { timeout: 30_000, interval: 100, message: 'the gateway never reported postgres down' })
         .toEqual({ statusCode: 503, down: ['postgres'] })
       const detectMs = elapsedMs(stopped)
-      await untilHealth(gateway, 'unhealthy', 'Docker never marked the gateway unhealthy')
-      const unhealthyMs = elapsedMs(stopped)
+      expect(await healthCheckNow(gateway), "the gateway's health check passes with postgres stopped").not.toBe(0)
 
       const started = performance.now()
       await docker(['start', postgres])
@@ -52,10 +52,9 @@ describe('recovery', () => {
         .poll(report, { timeout: 60_000, interval: 100, message: 'the gateway never reported postgres back' })
         .toEqual({ statusCode: 200, down: [] })
       const recoverMs = elapsedMs(started)
-      await untilHealth(gateway, 'healthy', 'Docker never marked the gateway healthy again')
-      const healthyAgainMs = elapsedMs(started)
+      expect(await healthCheckNow(gateway), "the gateway's health check fails with postgres back").toBe(0)
 
-      recordFigures('HC-3', { detectMs, unhealthyMs, recoverMs, healthyAgainMs })
+      recordFigures('HC-3', { detectMs, recoverMs })
       const after = await processOf(gateway)
       expect({ restarts: after.restarts, startedAt: after.startedAt }, 'the gateway was restarted to recover').toEqual({
         restarts: before.restarts,
