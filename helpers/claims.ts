@@ -150,7 +150,7 @@ export function claimFilter(args: readonly string[]): { args: string[]; claims: 
   if (ids.length === 0) return { args: [...args], claims: [] }
   const unknown = ids.filter((id) => !CLAIMS.some((claim) => claim.id === id))
   if (unknown.length > 0) throw new PreflightError(`no claim ${unknown.join(', ')} in CLAIMS.md`, 2)
-  if (args.some((arg) => arg === '-t' || arg.startsWith('--testNamePattern')))
+  if (args.some((arg) => arg === '-t' || arg.startsWith('-t=') || arg.startsWith('--testNamePattern')))
     throw new PreflightError('claim IDs and -t both filter the tests: give one of them', 2)
   return { args: [...args.filter((arg) => !ids.includes(arg)), '-t', `\\[(${ids.join('|')})\\]`], claims: ids }
 }

@@ -1,7 +1,8 @@
 // A vitest reporter that writes what each test file cost: its wall time and the CPU seconds the
 // whole machine spent meanwhile (/proc/stat: the suite's process, the engine and every container
 // the checks keep busy), to the file BANYAN_COSTS names. The stack's files run one at a time, so
-// each file's share is its own. `pnpm bench` reads them back from the run's summary.
+// on a machine doing nothing else each file's share is its own; anything else running is charged
+// to whichever file ran beside it. `pnpm bench` reads them back from the run's summary.
 import { writeFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import type { Reporter, TestModule } from 'vitest/node'

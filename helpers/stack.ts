@@ -88,15 +88,22 @@ export function healthCommand(test: readonly string[]): string[] {
 }
 
 /**
- * A container's own health check, run now in the container as Docker runs it at each interval:
- * its exit code (0 healthy). Docker's state follows the same answers at the declared pace; the
- * answer itself needs no waiting for that pace.
+ * A container's own health check, run now in the container as Docker runs it at each interval,
+ * within its declared timeout: true when it passes. Docker's state follows the same answers at
+ * the declared pace; the answer itself needs no waiting for that pace. An exec that could not run
+ * at all (the container not running) is no answer, and throws.
  */
-export async function healthCheckNow(container: string): Promise<number> {
+export async function healthCheckPasses(container: string): Promise<boolean> {
   const { stdout } = await docker(['inspect', '--format', '{{json .Config.Healthcheck}}', container])
-  const test = (JSON.parse(stdout) as { Test?: string[] } | null)?.Test ?? []
+  const check = JSON.parse(stdout) as { Test?: string[]; Timeout?: number } | null
+  const test = check?.Test ?? []
   if (test.length === 0 || test[0] === 'NONE') throw new Error(`container ${container} has no health check to run`)
-  return (await execIn(container, healthCommand(test))).exitCode
+  // Docker's default timeout is 30 s; a check slower than its own is a failed one.
+  const timeoutMs = (check?.Timeout || 30e9) / 1e6
+  const { exitCode, stderr } = await execIn(container, healthCommand(test), timeoutMs)
+  if (exitCode === 124) return false
+  if (exitCode === 125) throw new Error(`could not run ${container}'s health check: ${stderr.trim()}`)
+  return exitCode === 0
 }
 
 /** The address on this machine where a service publishes a container port (nginx's 80, say). */
@@ -132,8 +139,8 @@ export async function stackBroker(): ReturnType<typeof amqpConnection> {
 }
 
 /** Runs a command in a container, as `docker exec` would; never throws for a non-zero exit. */
-export function execIn(container: string, command: readonly string[]): Promise<CommandResult> {
-  return docker(['exec', container, ...command], { timeoutMs: 30_000 })
+export function execIn(container: string, command: readonly string[], timeoutMs = 30_000): Promise<CommandResult> {
+  return docker(['exec', container, ...command], { timeoutMs })
 }
 
 /** One of the stack's networks, by its name in the compose file: its Docker name, gateway and whether it is internal. */

@@ -77,14 +77,14 @@ describe('static checks', () => {
       (i) => {
         service(i, 'user-service').restart = 'no'
       },
-      /^\[HC-4\] .* services\.user-service\.restart: expected always, unless-stopped or on-failure \(with no limit\), found no$/,
+      /^\[HC-4\] .* services\.user-service\.restart: expected always or unless-stopped, found no$/,
     ],
     [
       '[HC-4] a restart policy that gives up',
       (i) => {
         service(i, 'redis').restart = 'on-failure:1'
       },
-      /^\[HC-4\] .* services\.redis\.restart: expected always, unless-stopped or on-failure \(with no limit\), found on-failure:1$/,
+      /^\[HC-4\] .* services\.redis\.restart: expected always or unless-stopped, found on-failure:1$/,
     ],
     [
       '[RL-4] no memory limit',
@@ -205,6 +205,13 @@ describe('static checks', () => {
         )
       },
       /^\[CF-1\] compose\.yaml:\d+ POSTGRES_PASSWORD: expected a variable with no fallback \(\$\{VAR:\?\.\.\.\}\), found \$\{DATABASE_PASSWORD:-postgres\}$/,
+    ],
+    [
+      '[CF-1] redis falling back to a known password',
+      (i) => {
+        rewrite(i, /--requirepass \$\{REDIS_PASSWORD[^}]*\}/, '--requirepass ${REDIS_PASSWORD:-changeme}')
+      },
+      /^\[CF-1\] compose\.yaml:\d+ command: expected --requirepass with no fallback, found \$\{REDIS_PASSWORD:-changeme\}$/,
     ],
     [
       '[CF-1] a variable .env.example does not list',

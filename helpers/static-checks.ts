@@ -230,24 +230,16 @@ export function checkPersistence(input: StaticInput): Finding[] {
     }
   }
   for (const [name, service] of longRunning(input)) {
-    // on-failure:N gives up after N restarts: the (N+1)th crash is not brought back.
-    if (!['always', 'unless-stopped', 'on-failure'].includes(service.restart ?? '')) {
-      findings.push(
-        finding(
-          input,
-          'HC-4',
-          name,
-          'restart',
-          'always, unless-stopped or on-failure (with no limit)',
-          service.restart ?? 'none',
-        ),
-      )
+    // on-failure leaves a process that exited 0 down (one that stops cleanly on losing its
+    // broker, say), and on-failure:N gives up after N restarts.
+    if (!['always', 'unless-stopped'].includes(service.restart ?? '')) {
+      findings.push(finding(input, 'HC-4', name, 'restart', 'always or unless-stopped', service.restart ?? 'none'))
     }
   }
   return findings
 }
 
-const SECRET_KEY = /(PASSWORD|PASS|SECRET|TOKEN|API_KEY|PRIVATE_KEY|CREDENTIALS?)$/i
+const SECRET_KEY = /(PASSWORD|PASS|SECRET|SECRET_KEY|TOKEN|API_KEY|PRIVATE_KEY|CREDENTIALS?|AUTH|COOKIE)$/i
 
 /** CF-1: no credential written literally in a compose file, and .env.example lists every variable the files use. */
 export function checkSecrets(input: StaticInput): Finding[] {
@@ -270,7 +262,7 @@ export function checkSecrets(input: StaticInput): Finding[] {
       if (SECRET_KEY.test(key) && fallback(value)) {
         findings.push({ ...where, key, expected: 'a variable with no fallback (${VAR:?...})', found: value })
       }
-      const userinfo = /:\/\/[^:/\s@]+:([^@\s]+)@/.exec(line)?.[1]
+      const userinfo = /:\/\/[^:/\s@]*:([^@\s]+)@/.exec(line)?.[1]
       if (userinfo !== undefined && fallback(userinfo)) {
         findings.push({
           ...where,
@@ -288,6 +280,9 @@ export function checkSecrets(input: StaticInput): Finding[] {
         })
       }
       const flag = /--requirepass\s+(\S+)/.exec(line)?.[1]
+      if (flag !== undefined && fallback(flag)) {
+        findings.push({ ...where, key: key || 'command', expected: '--requirepass with no fallback', found: flag })
+      }
       if (flag !== undefined && literal(flag)) {
         findings.push({
           ...where,

@@ -25,6 +25,7 @@ import { policy } from '../fixtures/policy.ts'
 import { describeTiming, newRunEnvironment, newRunId, readyRun, runToEnv, secretsOf } from '../helpers/run.ts'
 import {
   applicableWaivers,
+  claimIds,
   claimTable,
   describeClaims,
   gatePasses,
@@ -269,11 +270,12 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
   const checked = await preflight(config, runEnv)
   const preflightMs = Date.now() - started
   const checkStart = performance.now()
+  // Named claims narrow the configuration's answers too: every other claim reads "not checked".
   const configuration = [
     ...preflightOutcomes(checked),
     ...checkConfiguration(config, checked),
     ...unverifiableOutcomes(checked),
-  ]
+  ].filter(({ name }) => only.length === 0 || claimIds(name).some((id) => only.includes(id)))
   const setup: Summary['setup'] = {
     preflightMs,
     configurationCheckMs: Math.round((performance.now() - checkStart) * 10) / 10,
