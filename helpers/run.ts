@@ -236,6 +236,8 @@ export function runFromEnv(env: NodeJS.ProcessEnv = process.env): RunContext {
   return { ...run, composeEnv: Object.fromEntries(run.composeEnv.map((name) => [name, env[name] ?? ''])) }
 }
 
+const BUILD_PROJECT = 'banyan-verify-build'
+
 /** A run ready to start: its override written, the services bundled and their images built. */
 export async function readyRun(
   config: Config,
@@ -244,6 +246,8 @@ export async function readyRun(
 ): Promise<RunContext> {
   const run = prepareRun(config, checked, { ...checked.images, COMPOSE_PROFILES: checked.profiles, ...runEnv })
   await bundleServices()
-  await composeBuild(run, run.runId, checked.model, { ...process.env, ...run.composeEnv })
+  // One project name for every build: Compose labels an image with the project it built it for,
+  // so a name per run made a new image each run and left the last one dangling (663 in a day).
+  await composeBuild(run, BUILD_PROJECT, checked.model, { ...process.env, ...run.composeEnv })
   return run
 }
