@@ -118,6 +118,13 @@ export function servedBy(replies: readonly Reply[]): Record<string, number> {
 
 export const failures = (replies: readonly Reply[]): Reply[] => replies.filter((reply) => !served(reply))
 
+/**
+ * Replies a client could not use, by their status alone (no 2xx, or no response at all): for
+ * traffic whose replicas are counted from outside (helpers/counting.ts), where no reply names one.
+ */
+export const unanswered = (replies: readonly Reply[]): Reply[] =>
+  replies.filter(({ status }) => status < 200 || status >= 300)
+
 export interface EvenSpread {
   statistic: number
   degreesOfFreedom: number

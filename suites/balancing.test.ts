@@ -6,7 +6,7 @@ import { countRequests } from '../helpers/counting.ts'
 import { docker } from '../helpers/docker.ts'
 import { recordFigures } from '../helpers/figures.ts'
 import { addressOf, containerOf, failIfDown, probeOn, publishedAddress, replicasOf, stack } from '../helpers/stack.ts'
-import { burst, evenSpread } from '../helpers/traffic.ts'
+import { burst, evenSpread, unanswered } from '../helpers/traffic.ts'
 
 /**
  * The significance of the spread test: an even spread is refuted only when p falls below it.
@@ -54,7 +54,7 @@ describe('load balancing through nginx', () => {
       ),
     )
     const spread = evenSpread(Object.values(perReplica))
-    const failed = replies.filter(({ status }) => status < 200 || status >= 300)
+    const failed = unanswered(replies)
     recordFigures('LB-2', {
       requests: REQUESTS,
       failed: failed.length,
