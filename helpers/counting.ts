@@ -5,13 +5,18 @@
 // each connection) on the service's port from nginx's address; the replica's own health probes,
 // over loopback, do not match. The service needs no header, hook or tool of its own. The rule
 // lives in the replica's namespace: it goes when the replica goes, and is removed when counting ends.
+import { randomBytes } from 'node:crypto'
 import { runHelper } from './docker.ts'
 import { credential } from './stack.ts'
 
-const REQUEST_LINE = ' HTTP/1.'
+/** The packet that carries a request's first line, in iptables' --hex-string form. */
+export const REQUEST_LINE = ' HTTP/1.'
+
+/** A header line exactly as sent, in --hex-string form: CRLF on both sides, so a value cannot be a prefix of another. */
+export const headerLine = (name: string, value: string): string => `|0d0a|${name}: ${value}|0d0a|`
 
 /** The rule, as `iptables -I` / `-D` take it; the comment names this counter among others. */
-function rule(port: number, from: string, tag: string): string[] {
+function rule(port: number, from: string, match: string, tag: string): string[] {
   return [
     'INPUT',
     '-p',
@@ -24,8 +29,10 @@ function rule(port: number, from: string, tag: string): string[] {
     'string',
     '--algo',
     'bm',
-    '--string',
-    REQUEST_LINE,
+    // Header names are case-insensitive in HTTP; so is the match.
+    '--icase',
+    '--hex-string',
+    match,
     '-m',
     'comment',
     '--comment',
@@ -47,21 +54,27 @@ export interface RequestCounters extends AsyncDisposable {
   read: () => Promise<Record<string, number>>
 }
 
-/** Starts counting the HTTP requests each of `containers` receives on `port` from the address `from`. */
+/**
+ * Starts counting the HTTP requests each of `containers` receives on `port` from the address
+ * `from`: those whose packets carry `match` (the request line unless told: so, every request).
+ */
 export async function countRequests(
   containers: readonly string[],
   port: number,
   from: string,
+  match: string = REQUEST_LINE,
 ): Promise<RequestCounters> {
-  const tag = `banyan-verify-${process.pid}-${Date.now()}`
+  const tag = `banyan-verify-${randomBytes(6).toString('hex')}`
   const counted: string[] = []
   const remove = async (): Promise<void> => {
     // A replica that is gone took its rule with it.
-    await Promise.all(counted.map((container) => iptables(container, ['-D', ...rule(port, from, tag)]).catch(() => '')))
+    await Promise.all(
+      counted.map((container) => iptables(container, ['-D', ...rule(port, from, match, tag)]).catch(() => '')),
+    )
   }
   try {
     for (const container of containers) {
-      await iptables(container, ['-I', ...rule(port, from, tag)])
+      await iptables(container, ['-I', ...rule(port, from, match, tag)])
       counted.push(container)
     }
   } catch (error) {

@@ -248,10 +248,10 @@ async function drill(
   await step('start the services', 'docker compose up -d --wait', () => compose(['up', '-d', '--wait'], 300_000))
   const serving = await step(
     'check health and traffic',
-    'docker compose ps; GET /api/echo through nginx',
+    'docker compose ps; GET /health through nginx',
     async () => {
       const nginx = `http://${await publishedAddress('nginx', 80)}`
-      const { statusCode, body } = await request(`${nginx}/api/echo`)
+      const { statusCode, body } = await request(`${nginx}/health`)
       await body.dump()
       return statusCode
     },
