@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { clients, evenSpread, failures, servedBy } from './traffic.ts'
+import { clients, evenSpread, unanswered } from './traffic.ts'
 
 describe('evenSpread', () => {
   it("gives Pearson's statistic and its p-value against an even split", () => {
@@ -17,20 +17,17 @@ describe('evenSpread', () => {
   })
 })
 
-describe('servedBy and failures', () => {
-  it('count good replies by replica and keep the failures apart', () => {
+describe('unanswered', () => {
+  it('keeps every reply that is not a 2xx, and every request that got none', () => {
     const replies = [
-      { at: 0, status: 200, servedBy: 'a' },
-      { at: 1, status: 200, servedBy: 'b' },
-      { at: 2, status: 200, servedBy: 'a' },
-      { at: 3, status: 502, servedBy: null },
-      { at: 4, status: 0, servedBy: null, error: 'ECONNRESET' },
-      { at: 5, status: 301, servedBy: null },
-      { at: 6, status: 404, servedBy: 'a' },
-      { at: 7, status: 200, servedBy: null },
+      { at: 0, status: 200 },
+      { at: 1, status: 204 },
+      { at: 3, status: 502 },
+      { at: 4, status: 0, error: 'ECONNRESET' },
+      { at: 5, status: 301 },
+      { at: 6, status: 404 },
     ]
-    expect(servedBy(replies)).toEqual({ a: 2, b: 1 })
-    expect(failures(replies).map(({ at }) => at)).toEqual([3, 4, 5, 6, 7])
+    expect(unanswered(replies).map(({ at }) => at)).toEqual([3, 4, 5, 6])
   })
 })
 

@@ -1,5 +1,6 @@
-// Client traffic through nginx, as the LB suites send it: every reply counted by the replica that
-// served it (the reference gateway's X-Served-By), every failure kept with when it happened.
+// Client traffic through nginx, as the LB suites send it: every reply's status, every failure kept
+// with when it happened. Which replica served a request is counted from outside, in the replicas'
+// own network namespaces (helpers/counting.ts), never read off the reply.
 import chisquareCdf from '@stdlib/stats-base-dists-chisquare-cdf'
 import { request } from 'undici'
 import { elapsedMs } from './units.ts'
@@ -9,27 +10,21 @@ export interface Reply {
   at: number
   /** The HTTP status, or 0 when the client saw no response at all (reset, refused, timeout). */
   status: number
-  servedBy: string | null
   error?: string
 }
 
 async function get(url: string, started: number, headers: Record<string, string>): Promise<Reply> {
   const at = elapsedMs(started)
   try {
-    const {
-      statusCode,
-      headers: received,
-      body,
-    } = await request(url, {
+    const { statusCode, body } = await request(url, {
       headers,
       headersTimeout: 10_000,
       bodyTimeout: 10_000,
     })
     await body.dump()
-    const servedBy = received['x-served-by']
-    return { at, status: statusCode, servedBy: typeof servedBy === 'string' ? servedBy : null }
+    return { at, status: statusCode }
   } catch (error) {
-    return { at, status: 0, servedBy: null, error: error instanceof Error ? error.message : String(error) }
+    return { at, status: 0, error: error instanceof Error ? error.message : String(error) }
   }
 }
 
@@ -101,27 +96,7 @@ export const burst = (
 export const steadyLoad = (url: string, concurrency: number): Load<Reply> =>
   clients(concurrency, (_, started) => get(url, started, {}))
 
-/**
- * A reply the client can use: a 2xx. A redirect, a 404 from an nginx that proxies nowhere, or an
- * error page served with 200 by nginx itself (no replica named) is not a served request.
- */
-const served = ({ status, servedBy: replica }: Reply): boolean => status >= 200 && status < 300 && replica !== null
-
-/** How many replies each replica served; failures are not counted here. */
-export function servedBy(replies: readonly Reply[]): Record<string, number> {
-  const counts: Record<string, number> = {}
-  for (const reply of replies) {
-    if (served(reply) && reply.servedBy !== null) counts[reply.servedBy] = (counts[reply.servedBy] ?? 0) + 1
-  }
-  return counts
-}
-
-export const failures = (replies: readonly Reply[]): Reply[] => replies.filter((reply) => !served(reply))
-
-/**
- * Replies a client could not use, by their status alone (no 2xx, or no response at all): for
- * traffic whose replicas are counted from outside (helpers/counting.ts), where no reply names one.
- */
+/** Replies a client could not use: no 2xx (a redirect or nginx's own error page), or no response at all. */
 export const unanswered = (replies: readonly Reply[]): Reply[] =>
   replies.filter(({ status }) => status < 200 || status >= 300)
 
