@@ -281,26 +281,6 @@ export async function reloadNginx(): Promise<void> {
 }
 
 /**
- * A service's running replicas by the name they answer with (the reference services say their
- * hostname, X-Served-By), mapped to the replica's number in Compose: `api-gateway-2` is 2.
- */
-export async function replicaNumbers(service: string): Promise<Record<string, number>> {
-  const ids = await replicasOf(service)
-  if (ids.length === 0) return {}
-  const format = '{{.Config.Hostname}} {{index .Config.Labels "com.docker.compose.container-number"}}'
-  const { stdout } = await docker(['inspect', '--format', format, ...ids])
-  return Object.fromEntries(
-    stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const [hostname = '', number = '0'] = line.split(' ')
-        return [hostname, Number(number)]
-      }),
-  )
-}
-
-/**
  * Waits until every container of the stack is healthy again (a one-shot one: exited 0), and each
  * service runs as many as it did at start-up: the next test gets a whole stack. It looks at the
  * containers there are now, not the start-up list, so a container replaced on the way is judged too.
