@@ -137,12 +137,12 @@ describe(`image kit contracts (${mode} images)`, () => {
     await execOk(container, ['curl', '--version'])
   })
 
-  it('tools: carries tar, gzip, curl, nc, ip and ps for probes and volume backups', async () => {
+  it('tools: carries tar, gzip, curl, nc, ip, ss, tc, iptables and ps for probes, counters and volume backups', async () => {
     await using container = await new GenericContainer(image('TOOLS_IMAGE'))
       .withCommand(['sleep', 'infinity'])
       .withLabels(testLabels())
       .start()
-    const tools = ['tar', 'gzip', 'curl', 'nc', 'ip', 'ps']
+    const tools = ['tar', 'gzip', 'curl', 'nc', 'ip', 'ss', 'tc', 'iptables', 'ps']
     const found = await execOk(container, [
       'bash',
       '-c',
