@@ -66,6 +66,8 @@ export function newRunEnvironment(env: NodeJS.ProcessEnv = process.env): Record<
     ...Object.fromEntries(PUBLISHED_PORTS.filter((name) => !env[name]).map((name) => [name, '0'])),
     // The token lifetime the operator asks for; CF-5 holds the gateway to this value, not to its own.
     JWT_EXPIRATION: env.JWT_EXPIRATION ?? String(policy.jwtExpirationSeconds),
+    // The reference gateway's test-only hooks (one replica made slow for LB-3); off in a deployment.
+    BANYAN_TEST_HOOKS: 'true',
     ...newCredentials(),
   }
 }

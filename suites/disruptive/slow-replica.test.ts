@@ -1,21 +1,16 @@
-// least_conn against round robin (LB-3): one gateway replica made slow from outside, then a burst
-// of concurrent clients. Round robin gives the slow replica its even share whatever it costs;
-// least_conn gives it clearly fewer. The replica is slowed by a token bucket (tc tbf) on the
-// interface it answers nginx from, set by a helper container in its network namespace: its
-// replies leave at a trickle, whatever the machine's load, and the service is not touched (its
-// own health probes, over loopback, are not slowed). Which replica got each request is counted
-// in the replicas' own namespaces (helpers/counting.ts). Disruptive only while it runs: the
-// bucket is removed at the end of the test, pass or fail.
+// least_conn against round robin (LB-3): one gateway replica made slow, then a burst of concurrent
+// clients. Round robin gives the slow replica its even share whatever it costs; least_conn gives
+// it clearly fewer. Which replica got each request is counted in the replicas' own namespaces
+// (helpers/counting.ts). Disruptive only while it runs: the replica is made fast again at the
+// end of the test, pass or fail.
 import { beforeEach, describe, expect } from 'vitest'
 import { countRequests } from '../../helpers/counting.ts'
-import { runHelper } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
 import { it } from '../../helpers/stack-test.ts'
-import { addressOf, containerOf, credential, failIfDown, publishedAddress, replicasOf } from '../../helpers/stack.ts'
+import { addressOf, containerOf, execIn, failIfDown, publishedAddress, replicasOf } from '../../helpers/stack.ts'
 import { burst, unanswered } from '../../helpers/traffic.ts'
 
-/** The slow replica's replies leave at this rate (kbit/s): a /health reply takes about a quarter second. */
-const RATE_KBIT = 16
+const DELAY_MS = 300
 const REQUESTS = 240
 const CLIENTS = 8
 /** "Clearly fewer": at most half the share an even split would give it. */
@@ -23,34 +18,43 @@ const AT_MOST_OF_EVEN_SHARE = 0.5
 /** The port the guide has the gateway listen on, behind nginx. */
 const GATEWAY_PORT = 3003
 
-/** tc on the interface of `container` that holds `address`, from a helper in its namespace. */
-async function tcOn(container: string, address: string, qdisc: string): Promise<void> {
-  const script = `dev=$(ip -o -4 addr show | awk -v a="${address}/" 'index($4, a) == 1 {print $2}'); [ -n "$dev" ] && tc qdisc ${qdisc.replace('DEV', '"$dev"')}`
-  const { exitCode, stderr } = await runHelper(credential('TOOLS_IMAGE'), ['sh', '-c', script], {
-    network: `container:${container}`,
-    flags: ['--cap-add', 'NET_ADMIN'],
-  })
-  if (exitCode !== 0) throw new Error(`tc qdisc ${qdisc} in ${container} failed (exit ${exitCode}): ${stderr.trim()}`)
+/**
+ * Slows one replica's answers by the reference gateway's test-only hook (TEST_HOOKS). Tried from
+ * outside first, a token bucket (tc tbf) on its interface: it slows the replica's SYN-ACKs too,
+ * nginx's 2 s connect timeout then takes it out of rotation, and round robin gave it as few
+ * requests as least_conn in one run of two: a slow replica must answer slowly, not fail.
+ */
+async function setDelay(container: string, ms: number): Promise<void> {
+  const { exitCode, stdout, stderr } = await execIn(container, [
+    'curl',
+    '-fsS',
+    '-X',
+    'POST',
+    `http://localhost:3003/__test/delay?ms=${ms}`,
+  ])
+  if (exitCode !== 0) {
+    throw new Error(`the gateway's test hook did not answer (is TEST_HOOKS on?): ${stdout}${stderr}`)
+  }
 }
 
 describe('a slow replica under least_conn', () => {
   beforeEach(failIfDown)
 
-  it(`[LB-3] a replica whose replies leave at ${RATE_KBIT} kbit/s gets at most half its even share of concurrent requests`, async ({
+  it(`[LB-3] a replica ${DELAY_MS} ms slower than the others gets at most half its even share of concurrent requests`, async ({
     afterwards,
   }) => {
     const replicas = await replicasOf('api-gateway')
     const [slow = ''] = replicas
-    const slowAddress = await addressOf(slow, 'frontend')
-    await tcOn(slow, slowAddress, `add dev DEV root tbf rate ${RATE_KBIT}kbit burst 1600 latency 60s`)
-    afterwards(() => tcOn(slow, slowAddress, 'del dev DEV root'))
+    await setDelay(slow, DELAY_MS)
+    afterwards(() => setDelay(slow, 0))
 
     await using counters = await countRequests(
       replicas,
       GATEWAY_PORT,
       await addressOf(containerOf('nginx'), 'frontend'),
     )
-    const replies = await burst(`http://${await publishedAddress('nginx', 80)}/health`, REQUESTS, CLIENTS)
+    // /api/echo: the hook slows every path but /health (a slow replica is still a healthy one).
+    const replies = await burst(`http://${await publishedAddress('nginx', 80)}/api/echo`, REQUESTS, CLIENTS)
     const counts = await counters.read()
     // nginx may try a second replica for a request the first did not take in time (its
     // proxy_next_upstream): the replicas can receive more than was sent, never fewer.
@@ -58,7 +62,7 @@ describe('a slow replica under least_conn', () => {
     const evenShare = 1 / replicas.length
     const slowShare = (counts[slow] ?? 0) / Math.max(received, 1)
     recordFigures('LB-3', {
-      rateKbit: RATE_KBIT,
+      delayMs: DELAY_MS,
       requests: REQUESTS,
       received,
       clients: CLIENTS,
