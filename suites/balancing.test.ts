@@ -2,6 +2,7 @@
 // gateway about the client (LB-4). Read-only. LB-2 sends what the guide promises, GET /health, and
 // counts from outside which replica received each request (helpers/counting.ts).
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { policy } from '../fixtures/policy.ts'
 import { countRequests, headerLine, REQUEST_LINE } from '../helpers/counting.ts'
 import { docker } from '../helpers/docker.ts'
 import { recordFigures } from '../helpers/figures.ts'
@@ -15,8 +16,6 @@ import { burst, evenSpread, unanswered } from '../helpers/traffic.ts'
  */
 const SIGNIFICANCE = 0.001
 const REQUESTS = 300
-/** The port the guide has the gateway listen on, behind nginx. */
-const GATEWAY_PORT = 3003
 
 /** Each container's replica number, as Compose numbers them (1, 2, 3). */
 async function replicaNumber(container: string): Promise<string> {
@@ -37,7 +36,7 @@ describe('load balancing through nginx', () => {
     expect(replicas.length, 'the stack runs no api-gateway replica to balance over').toBeGreaterThan(0)
     await using counters = await countRequests(
       replicas,
-      GATEWAY_PORT,
+      policy.gatewayPort,
       await addressOf(containerOf('nginx'), 'frontend'),
     )
     // One request at a time: every replica is then equally idle, and least_conn falls back to
@@ -91,7 +90,7 @@ describe('load balancing through nginx', () => {
     }
     const replicas = await replicasOf('api-gateway')
     const counters = await Promise.all(
-      Object.values(expected).map((match) => countRequests(replicas, GATEWAY_PORT, nginx, match)),
+      Object.values(expected).map((match) => countRequests(replicas, policy.gatewayPort, nginx, match)),
     )
     await using _counters = {
       [Symbol.asyncDispose]: async () => {

@@ -27,8 +27,6 @@ import { burst, steadyLoad, unanswered, type Reply } from '../../helpers/traffic
 import { policy } from '../../fixtures/policy.ts'
 
 const COMMAND_QUEUE = 'user-service.commands'
-/** The port the guide has the gateway listen on, behind nginx. */
-const GATEWAY_PORT = 3003
 
 /**
  * How long steady load goes on after a replica leaves. nginx takes a server that failed out of
@@ -74,7 +72,7 @@ describe('scaling and replicas going away', { timeout: 360_000 }, () => {
     expect(await Promise.all(replicas.map((id) => stateOf(id)))).toEqual(Array(5).fill('healthy'))
 
     await reloadNginx()
-    await using counters = await countRequests(replicas, GATEWAY_PORT, nginx)
+    await using counters = await countRequests(replicas, policy.gatewayPort, nginx)
     const replies = await burst(health, 500, 10)
     const counts = await counters.read()
     recordFigures('LB-1', {
@@ -131,7 +129,7 @@ describe('scaling and replicas going away', { timeout: 360_000 }, () => {
       const since = (replies: readonly Reply[], at: number) => replies.filter((reply) => reply.at >= at)
       {
         // Read before it leaves: its counter goes with its network namespace.
-        await using counters = await countRequests([leaving], GATEWAY_PORT, nginx)
+        await using counters = await countRequests([leaving], policy.gatewayPort, nginx)
         await expect
           .poll(async () => (await counters.read())[leaving] ?? 0, {
             timeout: 10_000,

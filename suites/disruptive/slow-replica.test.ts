@@ -4,6 +4,7 @@
 // (helpers/counting.ts). Disruptive only while it runs: the replica is made fast again at the
 // end of the test, pass or fail.
 import { beforeEach, describe, expect } from 'vitest'
+import { policy } from '../../fixtures/policy.ts'
 import { countRequests } from '../../helpers/counting.ts'
 import { recordFigures } from '../../helpers/figures.ts'
 import { it } from '../../helpers/stack-test.ts'
@@ -15,8 +16,6 @@ const REQUESTS = 240
 const CLIENTS = 8
 /** "Clearly fewer": at most half the share an even split would give it. */
 const AT_MOST_OF_EVEN_SHARE = 0.5
-/** The port the guide has the gateway listen on, behind nginx. */
-const GATEWAY_PORT = 3003
 
 /**
  * Slows one replica's answers by the reference gateway's test-only hook (TEST_HOOKS). Tried from
@@ -50,7 +49,7 @@ describe('a slow replica under least_conn', () => {
 
     await using counters = await countRequests(
       replicas,
-      GATEWAY_PORT,
+      policy.gatewayPort,
       await addressOf(containerOf('nginx'), 'frontend'),
     )
     // /api/echo: the hook slows every path but /health (a slow replica is still a healthy one).
