@@ -3,11 +3,13 @@
 // (NET_ADMIN there only) adds an iptables rule with no verdict, which matches the packet that
 // carries a request line (" HTTP/1." in it, so keep-alive connections count each request, not
 // each connection) on the service's port from nginx's address; the replica's own health probes,
-// over loopback, do not match. The service needs no header, hook or tool of its own. The rule
-// lives in the replica's namespace: it goes when the replica goes, and is removed when counting ends.
+// over loopback, do not match. The rule sits in the mangle table's PREROUTING chain, which sees a
+// packet before any redirect (helpers/slow.ts sends one replica's requests through a delaying
+// proxy; they must still count as that replica's). The service needs no header, hook or tool of
+// its own. The rule lives in the replica's namespace: it goes when the replica goes, and is
+// removed when counting ends.
 import { randomBytes } from 'node:crypto'
-import { runHelper } from './docker.ts'
-import { credential } from './stack.ts'
+import { fromPeer, iptablesIn } from './netns.ts'
 
 /** The packet that carries a request's first line, in iptables' --hex-string form. */
 export const REQUEST_LINE = ' HTTP/1.'
@@ -16,38 +18,17 @@ export const REQUEST_LINE = ' HTTP/1.'
 export const headerLine = (name: string, value: string): string => `|0d0a|${name}: ${value}|0d0a|`
 
 /** The rule, as `iptables -I` / `-D` take it; the comment names this counter among others. */
-function rule(port: number, from: string, match: string, tag: string): string[] {
-  return [
-    'INPUT',
-    '-p',
-    'tcp',
-    '--dport',
-    String(port),
-    '-s',
-    from,
-    '-m',
-    'string',
-    '--algo',
-    'bm',
-    // Header names are case-insensitive in HTTP; so is the match.
-    '--icase',
-    '--hex-string',
-    match,
-    '-m',
-    'comment',
-    '--comment',
-    tag,
-  ]
-}
-
-async function iptables(container: string, args: readonly string[]): Promise<string> {
-  const { exitCode, stdout, stderr } = await runHelper(credential('TOOLS_IMAGE'), ['iptables', '-w', ...args], {
-    network: `container:${container}`,
-    flags: ['--cap-add', 'NET_ADMIN'],
-  })
-  if (exitCode !== 0) throw new Error(`iptables in ${container}'s namespace exited ${exitCode}: ${stderr.trim()}`)
-  return stdout
-}
+const rule = (port: number, from: string, match: string, tag: string): string[] => [
+  ...fromPeer(port, from, tag),
+  '-m',
+  'string',
+  '--algo',
+  'bm',
+  // Header names are case-insensitive in HTTP; so is the match.
+  '--icase',
+  '--hex-string',
+  match,
+]
 
 export interface RequestCounters extends AsyncDisposable {
   /** Requests each container received from `from` since counting began, by container. */
@@ -69,12 +50,14 @@ export async function countRequests(
   const remove = async (): Promise<void> => {
     // A replica that is gone took its rule with it.
     await Promise.all(
-      counted.map((container) => iptables(container, ['-D', ...rule(port, from, match, tag)]).catch(() => '')),
+      counted.map((container) =>
+        iptablesIn(container, ['-t', 'mangle', '-D', ...rule(port, from, match, tag)]).catch(() => ''),
+      ),
     )
   }
   try {
     for (const container of containers) {
-      await iptables(container, ['-I', ...rule(port, from, match, tag)])
+      await iptablesIn(container, ['-t', 'mangle', '-I', ...rule(port, from, match, tag)])
       counted.push(container)
     }
   } catch (error) {
@@ -86,7 +69,7 @@ export async function countRequests(
       Object.fromEntries(
         await Promise.all(
           containers.map(async (container) => {
-            const listing = await iptables(container, ['-L', 'INPUT', '-v', '-x', '-n'])
+            const listing = await iptablesIn(container, ['-t', 'mangle', '-L', 'PREROUTING', '-v', '-x', '-n'])
             const line = listing.split('\n').find((entry) => entry.includes(`/* ${tag} */`))
             if (line === undefined) throw new Error(`the request counter in ${container} is gone`)
             return [container, Number(line.trim().split(/\s+/)[0])] as const

@@ -70,3 +70,33 @@ export function runHelper(
     timeoutMs === undefined ? {} : { timeoutMs },
   )
 }
+
+/**
+ * Starts one of the suite's helper containers in the background (labelled as runHelper's are),
+ * and removes it, whatever it is doing, at the end of its `await using` block.
+ */
+export async function startHelper(
+  image: string,
+  command: readonly string[],
+  { network = 'none', flags = [] }: { network?: string; flags?: readonly string[] } = {},
+): Promise<{ id: string } & AsyncDisposable> {
+  const { exitCode, stdout, stderr } = await docker([
+    'run',
+    '-d',
+    '--rm',
+    '--network',
+    network,
+    ...labelArgs(),
+    ...flags,
+    image,
+    ...command,
+  ])
+  if (exitCode !== 0) throw new Error(`the helper ${command[0] ?? image} did not start: ${firstLine(stderr)}`)
+  const id = stdout.trim()
+  return {
+    id,
+    [Symbol.asyncDispose]: async () => {
+      await docker(['rm', '-f', id])
+    },
+  }
+}

@@ -137,17 +137,32 @@ describe(`image kit contracts (${mode} images)`, () => {
     await execOk(container, ['curl', '--version'])
   })
 
-  it('tools: carries tar, gzip, curl, nc, ip, ss, tc, iptables and ps for probes, counters and volume backups', async () => {
+  it('tools: carries tar, gzip, curl, nc, ip, ss, tc, iptables, ps and a delaying proxy for probes, counters, a slow replica and volume backups', async () => {
     await using container = await new GenericContainer(image('TOOLS_IMAGE'))
       .withCommand(['sleep', 'infinity'])
       .withLabels(testLabels())
       .start()
-    const tools = ['tar', 'gzip', 'curl', 'nc', 'ip', 'ss', 'tc', 'iptables', 'ps']
+    const tools = ['tar', 'gzip', 'curl', 'nc', 'ip', 'ss', 'tc', 'iptables', 'ps', 'delay-proxy']
     const found = await execOk(container, [
       'bash',
       '-c',
       `for t in ${tools.join(' ')}; do command -v "$t" >/dev/null && echo "$t"; done; true`,
     ])
     expect(found.trim().split('\n')).toEqual(tools)
+    // The proxy holds what a client sends back for the delay it was given: 300 ms here, before
+    // a local listener's answer.
+    const answered = await execOk(container, [
+      'bash',
+      '-c',
+      [
+        'printf "HTTP/1.0 200 OK\\r\\n\\r\\n" | nc -l -q 0 127.0.0.1 18080 >/dev/null &',
+        'delay-proxy 18081 127.0.0.1 18080 300 >/dev/null &',
+        // Both listening first: polled, not slept for.
+        'until ss -ltn | grep -q ":18080 " && ss -ltn | grep -q ":18081 "; do :; done',
+        'curl -s -o /dev/null -w "%{http_code} %{time_total}" http://127.0.0.1:18081/',
+      ].join('\n'),
+    ])
+    const [status, seconds] = answered.trim().split(' ')
+    expect({ status, delayed: Number(seconds) >= 0.3 }).toEqual({ status: '200', delayed: true })
   })
 })

@@ -1,14 +1,17 @@
 // least_conn against round robin (LB-3): one gateway replica made slow, then a burst of concurrent
-// clients. Round robin gives the slow replica its even share whatever it costs; least_conn gives
-// it clearly fewer. Which replica got each request is counted in the replicas' own namespaces
-// (helpers/counting.ts). Disruptive only while it runs: the replica is made fast again at the
-// end of the test, pass or fail.
+// clients on what the guide promises behind nginx (GET /health). Round robin gives the slow
+// replica its even share whatever it costs; least_conn gives it clearly fewer. The replica is
+// slowed from outside (helpers/slow.ts: a delaying proxy in its namespace), and which replica got
+// each request is counted there too (helpers/counting.ts). Disruptive only while it runs: the
+// replica is fast again at the end of the test, pass or fail.
 import { beforeEach, describe, expect } from 'vitest'
 import { policy } from '../../fixtures/policy.ts'
 import { countRequests } from '../../helpers/counting.ts'
 import { recordFigures } from '../../helpers/figures.ts'
 import { it } from '../../helpers/stack-test.ts'
-import { addressOf, containerOf, execIn, failIfDown, publishedAddress, replicasOf } from '../../helpers/stack.ts'
+import { runHelper } from '../../helpers/docker.ts'
+import { slowDown } from '../../helpers/slow.ts'
+import { addressOf, containerOf, credential, failIfDown, publishedAddress, replicasOf } from '../../helpers/stack.ts'
 import { burst, unanswered } from '../../helpers/traffic.ts'
 
 const DELAY_MS = 300
@@ -17,23 +20,16 @@ const CLIENTS = 8
 /** "Clearly fewer": at most half the share an even split would give it. */
 const AT_MOST_OF_EVEN_SHARE = 0.5
 
-/**
- * Slows one replica's answers by the reference gateway's test-only hook (TEST_HOOKS). Tried from
- * outside first, a token bucket (tc tbf) on its interface: it slows the replica's SYN-ACKs too,
- * nginx's 2 s connect timeout then takes it out of rotation, and round robin gave it as few
- * requests as least_conn in one run of two: a slow replica must answer slowly, not fail.
- */
-async function setDelay(container: string, ms: number): Promise<void> {
-  const { exitCode, stdout, stderr } = await execIn(container, [
-    'curl',
-    '-fsS',
-    '-X',
-    'POST',
-    `http://localhost:3003/__test/delay?ms=${ms}`,
-  ])
-  if (exitCode !== 0) {
-    throw new Error(`the gateway's test hook did not answer (is TEST_HOOKS on?): ${stdout}${stderr}`)
-  }
+/** What a replica answers to a request sent from a container's namespace, and whether it took the delay. */
+async function answerFrom(container: string, url: string): Promise<{ status: number; slow: boolean }> {
+  const { exitCode, stdout, stderr } = await runHelper(
+    credential('TOOLS_IMAGE'),
+    ['curl', '-sS', '-o', '/dev/null', '-m', '10', '-w', '%{http_code} %{time_total}', url],
+    { network: `container:${container}` },
+  )
+  if (exitCode !== 0) throw new Error(`curl ${url} from ${container}'s namespace exited ${exitCode}: ${stderr.trim()}`)
+  const [status = '0', seconds = '0'] = stdout.trim().split(' ')
+  return { status: Number(status), slow: Number(seconds) * 1000 >= DELAY_MS }
 }
 
 describe('a slow replica under least_conn', () => {
@@ -44,16 +40,28 @@ describe('a slow replica under least_conn', () => {
   }) => {
     const replicas = await replicasOf('api-gateway')
     const [slow = ''] = replicas
-    await setDelay(slow, DELAY_MS)
-    afterwards(() => setDelay(slow, 0))
-
-    await using counters = await countRequests(
-      replicas,
-      policy.gatewayPort,
-      await addressOf(containerOf('nginx'), 'frontend'),
+    const nginxContainer = containerOf('nginx')
+    const nginx = await addressOf(nginxContainer, 'frontend')
+    const slowed = await slowDown(slow, {
+      address: await addressOf(slow, 'frontend'),
+      port: policy.gatewayPort,
+      from: nginx,
+      delayMs: DELAY_MS,
+    })
+    // Fast again afterwards, once the evidence of a failure is kept.
+    afterwards(async () => {
+      await slowed[Symbol.asyncDispose]()
+    })
+    // Slow, not failing: asked from nginx's own namespace, as nginx asks it, the replica answers
+    // 200 and takes the delay to do it. A replica that failed instead would be taken out of
+    // rotation by nginx, and get few requests under round robin too.
+    const asked = await answerFrom(
+      nginxContainer,
+      `http://${await addressOf(slow, 'frontend')}:${policy.gatewayPort}/health`,
     )
-    // /api/echo: the hook slows every path but /health (a slow replica is still a healthy one).
-    const replies = await burst(`http://${await publishedAddress('nginx', 80)}/api/echo`, REQUESTS, CLIENTS)
+    expect(asked, 'the slowed replica, asked from nginx').toEqual({ status: 200, slow: true })
+    await using counters = await countRequests(replicas, policy.gatewayPort, nginx)
+    const replies = await burst(`http://${await publishedAddress('nginx', 80)}/health`, REQUESTS, CLIENTS)
     const counts = await counters.read()
     // nginx may try a second replica for a request the first did not take in time (its
     // proxy_next_upstream): the replicas can receive more than was sent, never fewer.
