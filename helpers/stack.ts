@@ -123,13 +123,14 @@ export function databaseLogin(): Database {
   }
 }
 
+/** Where the stack's event store is reached from this machine (over the backend network), as the run's database user. */
+export async function stackDatabaseConnection(): Promise<Parameters<typeof pgClient>[0]> {
+  return { host: await addressOf(await runningContainerOf('postgres'), 'backend'), port: 5432, ...databaseLogin() }
+}
+
 /** The stack's event store, as the run's database user, from this machine over the backend network. */
 export async function stackDatabase(): ReturnType<typeof pgClient> {
-  return pgClient({
-    host: await addressOf(await runningContainerOf('postgres'), 'backend'),
-    port: 5432,
-    ...databaseLogin(),
-  })
+  return pgClient(await stackDatabaseConnection())
 }
 
 /** The stack's broker, as the run's RabbitMQ user. */

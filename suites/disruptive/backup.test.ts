@@ -1,4 +1,4 @@
-// Backups that restore (BR-1..3): known data written through the API, backed up the guide's ways,
+// Backups that restore (BR-1..3): known data written into the event store (helpers/writes.ts), backed up the guide's ways,
 // restored into fresh PostgreSQL, and compared table by table (row counts and a checksum of the
 // ordered rows) with the database it came from. Disruptive: the volume backup stops postgres.
 import { randomBytes } from 'node:crypto'
@@ -31,24 +31,29 @@ import {
   dataVolumeOf,
   credential,
   databaseLogin,
-  publishedAddress,
   failIfDown,
   stack,
   stackDatabase,
+  stackDatabaseConnection,
   wholeAgain,
 } from '../../helpers/stack.ts'
-import { bearer } from '../../helpers/tokens.ts'
-import { acknowledged, heldWrites, writers } from '../../helpers/writes.ts'
+import {
+  acknowledged,
+  firstRefusal,
+  heldWrites,
+  prepareWrites,
+  untilAcknowledged,
+  writers,
+  WRITES_TABLE,
+} from '../../helpers/writes.ts'
 
 /** The numbers of the writes made while the guide's volume backup copies a running database. */
 const LIVE_FIRST_SEQ = 1_000_000
 
-/** Enough that a lost table or a lost row shows: one stream and one event per user. */
-const USERS = 500
+/** Enough that a lost table or a lost row shows. */
+const ROWS = 500
 
 describe('backups restore with every row intact', { timeout: 180_000 }, () => {
-  let api: string
-  let token: string
   let db: Database
   let source: Fingerprint
   // Made first, so the files are removed however the set-up ends.
@@ -57,12 +62,11 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
 
   beforeAll(async () => {
     if (stack().failure !== null) return
-    api = `http://${await publishedAddress('nginx', 80)}`
-    token = await bearer(credential('JWT_SECRET'))
     db = databaseLogin()
-    const writes = await writers(api, token, { concurrency: 16, total: USERS }).done
-    expect(acknowledged(writes).length, 'the known data was not all written').toBe(USERS)
     await using client = await stackDatabase()
+    await prepareWrites(client)
+    const writes = await writers(await stackDatabaseConnection(), { concurrency: 8, total: ROWS }).done
+    expect(acknowledged(writes).length, `the known data was not all written: ${firstRefusal(writes)}`).toBe(ROWS)
     source = await fingerprint(client)
   }, 180_000)
   afterAll(() => {
@@ -81,7 +85,7 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
   it("[BR-1] a pg_dump of the eventstore, taken the guide's way, restores into an empty PostgreSQL with every row intact", async () => {
     const sql = await pgDump(containerOf('postgres'), db)
     expect(await restoredDifferences(sql)).toEqual([])
-    recordFigures('BR-1', { eventRows: source.tables.events?.rows ?? 0, dumpBytes: Buffer.byteLength(sql) })
+    recordFigures('BR-1', { knownRows: source.tables[WRITES_TABLE]?.rows ?? 0, dumpBytes: Buffer.byteLength(sql) })
   })
 
   it('[BR-2] the nightly gzipped dump (pg_dump | gzip) is a valid gzip that restores with every row intact', async () => {
@@ -142,10 +146,8 @@ describe('backups restore with every row intact', { timeout: 180_000 }, () => {
     afterwards,
   }) => {
     afterwards(wholeAgain)
-    const load = writers(api, token, { concurrency: 8, firstSeq: LIVE_FIRST_SEQ })
-    await expect
-      .poll(() => acknowledged(load.results).length, { timeout: 30_000, message: 'the writers got no acknowledgement' })
-      .toBeGreaterThan(50)
+    const load = writers(await stackDatabaseConnection(), { concurrency: 8, firstSeq: LIVE_FIRST_SEQ })
+    await untilAcknowledged(load, 50)
     const copyStarted = performance.now()
     const changed = await tarVolume(
       credential('TOOLS_IMAGE'),

@@ -30,9 +30,16 @@ import {
   stack,
   stackBroker,
   stackDatabase,
+  stackDatabaseConnection,
 } from '../../helpers/stack.ts'
-import { bearer } from '../../helpers/tokens.ts'
-import { acknowledged, heldWrites, writers, type Write } from '../../helpers/writes.ts'
+import {
+  acknowledged,
+  heldWrites,
+  prepareWrites,
+  untilAcknowledged,
+  writers,
+  type Write,
+} from '../../helpers/writes.ts'
 
 const FIRST_SEQ = 5_000_000
 // The broker's share of "the backed-up data": a durable queue of the drill's own, holding
@@ -162,19 +169,14 @@ async function drill(
   dir: string,
 ): Promise<string[]> {
   const db = databaseLogin()
-  const token = await bearer(credential('JWT_SECRET'))
 
-  // Steady writes through nginx, each numbered, until the disaster.
-  const load = writers(`http://${await publishedAddress('nginx', 80)}`, token, {
-    concurrency: 4,
-    firstSeq: FIRST_SEQ,
-  })
-  await expect
-    .poll(() => acknowledged(load.results).length, {
-      timeout: 30_000,
-      message: 'the writers got no acknowledgement',
-    })
-    .toBeGreaterThan(200)
+  // Steady writes into the event store, each numbered, until the disaster.
+  {
+    await using client = await stackDatabase()
+    await prepareWrites(client)
+  }
+  const load = writers(await stackDatabaseConnection(), { concurrency: 4, firstSeq: FIRST_SEQ })
+  await untilAcknowledged(load, 200)
 
   await step(
     'leave messages in the broker',
@@ -289,7 +291,7 @@ async function drill(
     ...(lostBeforeBackup.length === 0
       ? []
       : [
-          `${lostBeforeBackup.length} writes acknowledged before the backup point are missing (first: w-${lostBeforeBackup[0]?.seq})`,
+          `${lostBeforeBackup.length} writes acknowledged before the backup point are missing (first: write ${lostBeforeBackup[0]?.seq})`,
         ]),
   ]
 }
