@@ -2,6 +2,7 @@
 // the shared stack. Each test puts the stack back as it found it (three gateway replicas, one
 // user-service, nginx reloaded, everything healthy), pass or fail.
 import { beforeAll, beforeEach, describe, expect } from 'vitest'
+import { consumersByAddress } from '../../helpers/broker.ts'
 import { docker } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
 import { it } from '../../helpers/stack-test.ts'
@@ -17,7 +18,6 @@ import {
   replicasOf,
   failIfDown,
   stack,
-  stackBroker,
   stateOf,
   untilState,
   wholeAgain,
@@ -25,8 +25,6 @@ import {
 import { countRequests } from '../../helpers/counting.ts'
 import { burst, steadyLoad, unanswered, type Reply } from '../../helpers/traffic.ts'
 import { policy } from '../../fixtures/policy.ts'
-
-const COMMAND_QUEUE = 'user-service.commands'
 
 /**
  * How long steady load goes on after a replica leaves. nginx takes a server that failed out of
@@ -90,22 +88,29 @@ describe('scaling and replicas going away', { timeout: 360_000 }, () => {
     ).toBe(true)
   })
 
-  it('[LB-1] --scale user-service=5 gives five competing consumers on the command queue', async ({ afterwards }) => {
+  it('[LB-1] --scale user-service=5 gives five instances, each consuming from the broker', async ({ afterwards }) => {
     afterwards(() => scale('user-service', 1), wholeAgain)
     await scale('user-service', 5)
-    expect(await Promise.all((await replicasOf('user-service')).map((id) => stateOf(id)))).toEqual(
-      Array(5).fill('healthy'),
-    )
-    await using broker = await stackBroker()
-    const channel = await broker.createChannel()
+    const instances = await replicasOf('user-service')
+    expect(await Promise.all(instances.map((id) => stateOf(id)))).toEqual(Array(5).fill('healthy'))
+    // Counted by the broker, by each instance's address: no queue name is needed, and an
+    // instance that is up but consumes nothing shows as one.
+    const addresses = await Promise.all(instances.map((id) => addressOf(id, 'backend')))
+    let consuming: Record<string, string[]> = {}
     await expect
-      .poll(async () => (await channel.checkQueue(COMMAND_QUEUE)).consumerCount, {
-        timeout: 30_000,
-        interval: 250,
-        message: `the broker never counted five consumers on ${COMMAND_QUEUE}`,
-      })
-      .toBe(5)
-    recordFigures('LB-1', { userServiceConsumers: (await channel.checkQueue(COMMAND_QUEUE)).consumerCount })
+      .poll(
+        async () => {
+          consuming = await consumersByAddress()
+          return addresses.filter((address) => (consuming[address] ?? []).length === 0)
+        },
+        { timeout: 30_000, interval: 250, message: 'user-service instances the broker never saw consume' },
+      )
+      .toEqual([])
+    recordFigures('LB-1', {
+      userServiceInstances: instances.length,
+      userServiceConsuming: addresses.filter((address) => (consuming[address] ?? []).length > 0).length,
+      userServiceQueues: new Set(addresses.flatMap((address) => consuming[address] ?? [])).size,
+    })
   })
 
   // stopped: `docker stop`, so it finishes what it has in flight, then leaves. crashed: its main
