@@ -55,27 +55,56 @@ export async function cpuLimitOf(
 }
 
 /**
- * Busy work inside a container's cgroup, from outside it: a helper container whose cgroup is a
- * child of the target's, so the target's quota holds it and the target's counters count it,
- * whatever the target's image has in it (a distroless one has no shell to loop in). The cgroupfs
- * driver names a container's cgroup /docker/<id>.
+ * A container's cgroup, as the cgroupfs driver names it (/docker/<id> unless a parent is set): where
+ * a helper nests its own to be held by the container's limits, and where the engine host keeps
+ * the container's counters.
  */
-export async function busyInside(container: string, image: string, seconds: number, loops: number): Promise<void> {
+async function cgroupOf(container: string): Promise<string> {
   const { stdout } = await docker(['inspect', '--format', '{{.Id}} {{.HostConfig.CgroupParent}}', container])
   const [id = '', parent = ''] = stdout.trim().split(' ')
   const driver = (await docker(['info', '--format', '{{.CgroupDriver}}'])).stdout.trim()
   if (driver !== 'cgroupfs')
-    throw new Error(`busy work inside a container needs the cgroupfs driver; this engine runs ${driver}`)
+    throw new Error(`reaching a container's cgroup from outside needs the cgroupfs driver; this engine runs ${driver}`)
+  return `${parent === '' ? '/docker' : parent}/${id}`
+}
+
+/**
+ * Busy work inside a container's cgroup, from outside it: a helper container whose cgroup is a
+ * child of the target's, so the target's quota holds it and the target's counters count it,
+ * whatever the target's image has in it (a distroless one has no shell to loop in).
+ */
+export async function busyInside(container: string, image: string, seconds: number, loops: number): Promise<void> {
   const loop = `timeout ${seconds} sh -c 'while :; do :; done'`
   const { exitCode, stderr } = await runHelper(
     image,
     ['sh', '-c', `for i in $(seq ${loops}); do ${loop} & done; wait`],
     {
-      flags: ['--cgroup-parent', `${parent === '' ? '/docker' : parent}/${id}`],
+      flags: ['--cgroup-parent', await cgroupOf(container)],
       timeoutMs: (seconds + 20) * 1000,
     },
   )
   if (exitCode !== 0) throw new Error(`the busy helper in ${container}'s cgroup failed: ${stderr.trim()}`)
+}
+
+/**
+ * How many processes the kernel killed for going past each container's memory limit: its cgroup's
+ * oom_kill counter (cgroup v1), read on the engine host by a helper with the memory hierarchy
+ * mounted read-only, so the containers' images need no shell or awk of their own. A counter that
+ * cannot be read (cgroup v2 has no such file) is no count at all, never 0.
+ */
+export async function oomKillsOf(containers: readonly string[], image: string): Promise<number[]> {
+  const paths = await Promise.all(containers.map((container) => cgroupOf(container)))
+  const script = paths.map((path) => `awk '/^oom_kill /{print $2}' "/memcg${path}/memory.oom_control" || echo -`)
+  const { stdout, stderr } = await runHelper(image, ['sh', '-c', script.join('; ')], {
+    flags: ['-v', '/sys/fs/cgroup/memory:/memcg:ro'],
+  })
+  const counts = stdout.trim().split('\n')
+  return containers.map((container, index) => {
+    const count = counts[index] ?? ''
+    if (!/^\d+$/.test(count))
+      throw new Error(`could not read ${container}'s OOM kill count: ${stderr.trim() || 'no answer'}`)
+    return Number(count)
+  })
 }
 
 /**

@@ -263,8 +263,14 @@ export async function replicasOf(service: string): Promise<string[]> {
 export async function reloadNginx(): Promise<void> {
   const nginx = containerOf('nginx')
   // The reload is only done when the old workers, which still hold the old upstream, have exited.
+  // They are listed from a helper in nginx's PID namespace: nginx's image needs no shell or grep
+  // (the pattern does not match the helper's own command line).
   const workers = async (): Promise<string[]> =>
-    (await execIn(nginx, ['sh', '-c', 'grep -l "worker process" /proc/[0-9]*/cmdline'])).stdout
+    (
+      await runHelper(credential('TOOLS_IMAGE'), ['sh', '-c', 'grep -l "worker proces[s]" /proc/[0-9]*/cmdline'], {
+        flags: ['--pid', `container:${nginx}`],
+      })
+    ).stdout
       .split('\n')
       .filter(Boolean)
   const before = await workers()

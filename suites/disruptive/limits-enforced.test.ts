@@ -3,7 +3,7 @@
 // which say the same on a busy machine as on an idle one.
 import { describe, expect } from 'vitest'
 import { policy } from '../../fixtures/policy.ts'
-import { busyInside, cpuCounters, cpuLimitOf, quotaVerdict } from '../../helpers/cgroup.ts'
+import { busyInside, cpuCounters, cpuLimitOf, oomKillsOf, quotaVerdict } from '../../helpers/cgroup.ts'
 import { docker } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
 import { it } from '../../helpers/stack-test.ts'
@@ -29,16 +29,6 @@ const CPU_LIMITED = Object.entries(policy.resources)
 const TEST_CPUS = 0.1
 const BUSY_SECONDS = 2
 
-const OOM_KILLS = ['sh', '-c', "awk '/^oom_kill /{print $2}' /sys/fs/cgroup/memory/memory.oom_control"]
-
-async function oomKills(container: string): Promise<number> {
-  const { stdout, stderr } = await execIn(container, OOM_KILLS)
-  // An empty answer (no such file: cgroup v2, or no awk in the image) is no count at all, never 0.
-  if (!/^\d+$/.test(stdout.trim()))
-    throw new Error(`could not read ${container}'s OOM kill count: ${stderr.trim() || 'no answer'}`)
-  return Number(stdout.trim())
-}
-
 describe('limits enforced', () => {
   it('[RL-3] a process that allocates past redis’s memory limit is killed inside that container only, and redis keeps serving', async () => {
     failIfDown()
@@ -48,10 +38,11 @@ describe('limits enforced', () => {
     )
     const limit = Number((await docker(['inspect', '--format', '{{.HostConfig.Memory}}', redis])).stdout.trim())
     expect(limit, 'redis has no memory limit to hold (RL-4)').toBeGreaterThan(0)
-    const [killsBefore, mainBefore, othersBefore] = [
-      await oomKills(redis),
+    const oomKills = (containers: readonly string[]) => oomKillsOf(containers, credential('TOOLS_IMAGE'))
+    const [[killsBefore = 0], mainBefore, othersBefore] = [
+      await oomKills([redis]),
       await processOf(redis),
-      await Promise.all(others.map(oomKills)),
+      await oomKills(others),
     ]
 
     // tail keeps one endless "line" of zeros in memory: it grows until the cgroup stops it.
@@ -62,11 +53,11 @@ describe('limits enforced', () => {
     const endpoint = { host: await addressOf(redis, 'backend'), port: 6379 }
     expect({
       exitCode,
-      oomKills: (await oomKills(redis)) - killsBefore,
+      oomKills: ((await oomKills([redis]))[0] ?? 0) - killsBefore,
       mainProcess: await processOf(redis),
       health: await stateOf(redis),
       serves: await redisReplies(endpoint, [['AUTH', credential('REDIS_PASSWORD')], ['PING']]),
-      otherContainersOomKills: await Promise.all(others.map(oomKills)),
+      otherContainersOomKills: await oomKills(others),
     }).toEqual({
       exitCode: 137,
       oomKills: 1,
