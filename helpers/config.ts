@@ -20,6 +20,8 @@ export interface Config {
   readonly reportsDir: string
   /** The stack's committed waivers: waivers.json beside its first compose file, or BANYAN_WAIVERS. */
   readonly waiversFile: string
+  /** What the stack offers beyond the guide (helpers/offers.ts): offers.json beside its first compose file, or BANYAN_OFFERS. */
+  readonly offersFile: string
 }
 
 export const ROOT = resolve(import.meta.dirname, '..')
@@ -68,5 +70,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     healthInterval: interval,
     reportsDir: resolve(cwd, env.BANYAN_REPORTS ?? join(ROOT, 'reports')),
     waiversFile: resolve(cwd, env.BANYAN_WAIVERS ?? join(dirname(first), 'waivers.json')),
+    offersFile: resolve(cwd, env.BANYAN_OFFERS ?? join(dirname(first), 'offers.json')),
   }
 }

@@ -6,6 +6,7 @@ import { staticModel } from './static-checks.ts'
 import type { Config } from './config.ts'
 import { docker, firstLine } from './docker.ts'
 import { PreflightError } from './errors.ts'
+import { loadOffers, unverifiableWithout, type Offers } from './offers.ts'
 import { atLeast } from './versions.ts'
 
 /** Claims this run cannot check, and why. */
@@ -26,6 +27,8 @@ export interface Preflight {
   /** Every service of every profile, as the static checks judge them. */
   readonly staticModel: ComposeModel
   readonly unverifiable: readonly Unverifiable[]
+  /** What the stack offers beyond the guide, for the checks that need it. */
+  readonly offers: Offers
 }
 
 export async function dockerVersions(
@@ -137,6 +140,8 @@ async function checkPorts(model: ComposeModel): Promise<void> {
 /** Everything that can be known before a container starts, in the order the answers depend on. */
 export async function preflight(config: Config, composeEnv: Record<string, string>): Promise<Preflight> {
   const env = { ...process.env, ...composeEnv }
+  // Input first: a file of the stack's that does not parse stops the run before Docker is asked.
+  const offers = loadOffers(config.offersFile)
   const versions = await dockerVersions(env)
   checkVersions(versions)
   const imageMode = resolveImageMode(env)
@@ -151,7 +156,16 @@ export async function preflight(config: Config, composeEnv: Record<string, strin
   await checkImages(model, imageMode, images, env)
   await checkPorts(model)
   const everything = await staticModel(config, { ...env, ...images })
-  return { ...versions, imageMode, images, profiles: profiles.join(','), model, staticModel: everything, unverifiable }
+  return {
+    ...versions,
+    imageMode,
+    images,
+    profiles: profiles.join(','),
+    model,
+    staticModel: everything,
+    unverifiable: [...unverifiable, ...unverifiableWithout(offers, config.offersFile)],
+    offers,
+  }
 }
 
 /**

@@ -116,6 +116,7 @@ describe('run credentials', () => {
       keep: false,
       health: { interval: '1s', startInterval: null },
       healthBudgetsMs: { postgres: 50_000 },
+      offers: { api: { token: { refused: 401 } } },
     }
     const env = runToEnv(run)
     expect(env.BANYAN_RUN).not.toContain(composeEnv.DATABASE_PASSWORD)

@@ -6,6 +6,7 @@ import { bundleServices } from '../fixtures/stack/services/bundle.ts'
 import { composeBuild, type ComposeHealthcheck, type ComposeModel } from './compose.ts'
 import type { Config } from './config.ts'
 import { ownerOf, runLabels } from './labels.ts'
+import type { Offers } from './offers.ts'
 import type { Preflight } from './preflight.ts'
 import { durationMs } from './units.ts'
 import { atLeast } from './versions.ts'
@@ -28,6 +29,8 @@ export interface RunContext {
   readonly health: HealthTiming
   /** HC-1: how long each service may take to turn healthy under the timings it declares (null: no check). */
   readonly healthBudgetsMs: Readonly<Record<string, number | null>>
+  /** What the stack offers beyond the guide (helpers/offers.ts). */
+  readonly offers: Offers
 }
 
 const SECRET_VARIABLES = [
@@ -66,8 +69,6 @@ export function newRunEnvironment(env: NodeJS.ProcessEnv = process.env): Record<
     ...Object.fromEntries(PUBLISHED_PORTS.filter((name) => !env[name]).map((name) => [name, '0'])),
     // The token lifetime the operator asks for; CF-5 holds the gateway to this value, not to its own.
     JWT_EXPIRATION: env.JWT_EXPIRATION ?? String(policy.jwtExpirationSeconds),
-    // The reference gateway's test-only hooks (one replica made slow for LB-3); off in a deployment.
-    BANYAN_TEST_HOOKS: 'true',
     ...newCredentials(),
   }
 }
@@ -211,6 +212,7 @@ export function prepareRun(config: Config, checked: Preflight, composeEnv: Recor
     keep: config.keep,
     health,
     healthBudgetsMs: healthBudgetsMs(checked.model),
+    offers: checked.offers,
   }
 }
 

@@ -4,6 +4,7 @@ import { policy } from '../fixtures/policy.ts'
 import type { Database } from './backup.ts'
 import { composeFileArgs, projectResources } from './compose.ts'
 import { docker, runHelper, type CommandResult } from './docker.ts'
+import type { Offers } from './offers.ts'
 import { testLabels } from './labels.ts'
 import { amqpConnection, pgClient } from './probes.ts'
 import { runFromEnv } from './run.ts'
@@ -29,6 +30,11 @@ export function credential(name: string): string {
   const value = process.env[name]
   if (value === undefined) throw new Error(`${name} is not set: the stack suites run inside a run of the main job`)
   return value
+}
+
+/** What the stack offers beyond the guide (helpers/offers.ts), as preflight read it. */
+export function offers(): Offers {
+  return runFromEnv().offers
 }
 
 /** The one container of a service that runs a single replica. */

@@ -1,0 +1,51 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ROOT } from './config.ts'
+import { at, loadOffers, unverifiableWithout } from './offers.ts'
+
+const file = (text: string): string => {
+  const path = join(mkdtempSync(join(tmpdir(), 'banyan-offers-')), 'offers.json')
+  writeFileSync(path, text)
+  return path
+}
+
+describe("a stack's offers beyond the guide", () => {
+  it('none, when the stack has no file: the claims that need an API are not verifiable, saying what is missing', () => {
+    const missing = join(tmpdir(), 'nowhere', 'offers.json')
+    expect(loadOffers(missing)).toEqual({})
+    expect(unverifiableWithout({}, missing)).toEqual([
+      {
+        claims: ['CF-5'],
+        reason: expect.stringMatching(/bearer token \(api.create and api.token\) in .*\(there is none\)/),
+      },
+      { claims: ['MB-2'], reason: expect.stringMatching(/publishes an event \(api.create and api.event\)/) },
+    ])
+  })
+
+  it("the reference stack's: every claim that needs an API has what it needs", () => {
+    const reference = join(ROOT, 'fixtures/stack/offers.json')
+    expect(unverifiableWithout(loadOffers(reference), reference)).toEqual([])
+  })
+
+  it('bad input is one line naming the file and the key, exit 2', () => {
+    const cases = {
+      'not json': /offers.json: .*JSON/,
+      '{"api": {"create": {"method": "post", "path": "/x", "status": 201, "id": "id"}}}': /api.create.method must be/,
+      '{"api": {"create": {"method": "POST", "path": "/x", "status": 201}}}': /api.create.id must be a dotted path/,
+      '{"api": {"token": {}}}': /api.token.refused must be/,
+      '{"api": {"events": {}}}': /api.events is not something a stack offers/,
+    }
+    for (const [text, message] of Object.entries(cases)) {
+      expect(() => loadOffers(file(text))).toThrow(
+        expect.objectContaining({ exitCode: 2, message: expect.stringMatching(message) }),
+      )
+    }
+  })
+
+  it('reads a dotted path into an answer', () => {
+    expect(at({ user: { id: 'u-1' } }, 'user.id')).toBe('u-1')
+    expect(at({ user: null }, 'user.id')).toBeUndefined()
+  })
+})

@@ -1,0 +1,121 @@
+// What a stack offers beyond the guide, for the checks that need more than it promises. All the
+// guide promises of the gateway is GET /health on its port behind nginx; a deployment whose API
+// has a route that creates something, a token it checks, an event it publishes, says so in
+// `offers.json` beside its compose file (or the file BANYAN_OFFERS names), and the checks that
+// need them use them. A stack that describes none gets those claims "not verifiable here", with
+// what is missing, decided before the run: never refuted for what the guide never promised.
+import { existsSync, readFileSync } from 'node:fs'
+import { PreflightError } from './errors.ts'
+import type { Unverifiable } from './preflight.ts'
+
+/** An HTTP route of the stack's API, reached through nginx. */
+export interface Route {
+  /** GET, POST, ... */
+  readonly method: string
+  /** The path; `{id}` stands for what an earlier answer named. */
+  readonly path: string
+  /** A JSON body to send, if any. */
+  readonly body?: unknown
+  /** The status of a successful answer. */
+  readonly status: number
+}
+
+export interface Offers {
+  readonly api?: {
+    /** A route that creates something: a request any client may make once authorised. */
+    readonly create?: Route & {
+      /** Where its answer names what it created: a dotted path into the JSON body. */
+      readonly id: string
+    }
+    /** A route that reads back what `create` made (`{id}` in its path). */
+    readonly read?: Route & {
+      /** A dotted path into the answer that must equal the same path into `create`'s body. */
+      readonly field: string
+    }
+    /**
+     * The API checks a bearer token (an HS256 JWT signed with JWT_SECRET, the guide's variable)
+     * on `create`, and answers `refused` to one it does not accept.
+     */
+    readonly token?: { readonly refused: number }
+    /** What `create` publishes: on which exchange, with which routing key, naming the id at `id`. */
+    readonly event?: { readonly exchange: string; readonly routingKey: string; readonly id: string }
+  }
+}
+
+/** Which claims need what of the offers, and how the reason reads when it is missing. */
+const NEEDS: readonly {
+  claims: readonly string[]
+  needs: readonly (keyof NonNullable<Offers['api']>)[]
+  what: string
+}[] = [
+  {
+    claims: ['CF-5'],
+    needs: ['create', 'token'],
+    what: 'API route that checks a bearer token (api.create and api.token)',
+  },
+  {
+    claims: ['MB-2'],
+    needs: ['create', 'event'],
+    what: 'API route whose request publishes an event (api.create and api.event)',
+  },
+]
+
+/** The claims the stack's offers leave without a check, each with what the offers lack. */
+export function unverifiableWithout(offers: Offers, file: string): Unverifiable[] {
+  return NEEDS.filter(({ needs }) => needs.some((need) => offers.api?.[need] === undefined)).map(
+    ({ claims, what }) => ({
+      claims,
+      reason: `the stack describes no ${what} in ${existsSync(file) ? file : `${file} (there is none)`}; the guide promises only GET /health`,
+    }),
+  )
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+function route(value: unknown, where: string, extra: readonly string[]): void {
+  if (!isRecord(value)) throw new Error(`${where} must be an object`)
+  if (typeof value.method !== 'string' || !/^[A-Z]+$/.test(value.method))
+    throw new Error(`${where}.method must be an HTTP method such as POST`)
+  if (typeof value.path !== 'string' || !value.path.startsWith('/')) throw new Error(`${where}.path must start with /`)
+  if (typeof value.status !== 'number') throw new Error(`${where}.status must be a number`)
+  for (const key of extra)
+    if (typeof value[key] !== 'string') throw new Error(`${where}.${key} must be a dotted path such as user.id`)
+}
+
+/** The offers a stack describes; none when it has no file. Bad input is one line, exit 2. */
+export function loadOffers(file: string): Offers {
+  if (!existsSync(file)) return {}
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'))
+    if (!isRecord(parsed)) throw new Error('must hold an object')
+    const api = parsed.api
+    if (api === undefined) return {}
+    if (!isRecord(api)) throw new Error('api must be an object')
+    if (api.create !== undefined) route(api.create, 'api.create', ['id'])
+    if (api.read !== undefined) route(api.read, 'api.read', ['field'])
+    if (api.token !== undefined && !(isRecord(api.token) && typeof api.token.refused === 'number'))
+      throw new Error('api.token.refused must be the status a refused token gets')
+    if (
+      api.event !== undefined &&
+      !(
+        isRecord(api.event) &&
+        typeof api.event.exchange === 'string' &&
+        typeof api.event.routingKey === 'string' &&
+        typeof api.event.id === 'string'
+      )
+    )
+      throw new Error('api.event needs exchange, routingKey and id')
+    for (const key of Object.keys(api))
+      if (!['create', 'read', 'token', 'event'].includes(key))
+        throw new Error(`api.${key} is not something a stack offers here`)
+    return parsed
+  } catch (error) {
+    throw new PreflightError(`${file}: ${error instanceof Error ? error.message : String(error)}`, 2)
+  }
+}
+
+/** The value at a dotted path of a JSON answer (`user.id`), or undefined. */
+export function at(body: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((value, key) => (isRecord(value) ? value[key] : undefined), body)
+}
