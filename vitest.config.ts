@@ -41,8 +41,9 @@ export default defineConfig({
       {
         test: {
           name: 'controls',
-          include: ['fixtures/mutants/*.test.ts'],
-          // Each control runs the whole main job on its own throwaway stack.
+          include: ['fixtures/mutants/*.test.ts', 'fixtures/minimal/*.test.ts'],
+          // Each control runs the whole main job on its own throwaway stack, one at a time.
+          fileParallelism: false,
           testTimeout: 360_000,
         },
       },

@@ -8,7 +8,7 @@ import { imageVariables } from '../images/kit.ts'
 import type { ComposeService } from './compose.ts'
 import { loadConfig, ROOT } from './config.ts'
 import { newRunEnvironment } from './run.ts'
-import { formatFinding, loadStaticInput, STATIC_CHECKS, type StaticInput } from './static-checks.ts'
+import { formatFinding, loadStaticInput, STATIC_CHECKS, withExtended, type StaticInput } from './static-checks.ts'
 
 let reference: StaticInput
 
@@ -254,5 +254,12 @@ describe('static checks', () => {
         ),
       ),
     )
+  })
+})
+
+describe('the compose files as written', () => {
+  it('include the files their services extend: a literal secret there is the deployment’s too', () => {
+    const minimal = join(ROOT, 'fixtures/minimal/compose.yaml')
+    expect(withExtended([minimal])).toEqual([minimal, join(ROOT, 'fixtures/stack/compose.yaml')])
   })
 })

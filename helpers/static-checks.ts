@@ -2,7 +2,7 @@
 // the raw compose files and nginx's configuration held to the policy. Each finding is one line
 // naming the claim, the file, the key (and line where it can), what was expected and what was found.
 import { existsSync, readFileSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import type { policy as referencePolicy } from '../fixtures/policy.ts'
 import { composeConfig, type ComposeModel, type ComposeService } from './compose.ts'
 import type { Config } from './config.ts'
@@ -423,6 +423,27 @@ export function staticFindings(input: StaticInput): Map<string, string[]> {
   )
 }
 
+/**
+ * The compose files, each followed by the files its services `extends` (`file:` under `extends`,
+ * flow or block style), as Compose reads them: a literal secret in an extended file is in the
+ * deployment all the same.
+ */
+export function withExtended(files: readonly string[]): string[] {
+  const all: string[] = []
+  const visit = (file: string): void => {
+    if (all.includes(file)) return
+    all.push(file)
+    if (!existsSync(file)) return
+    const text = readFileSync(file, 'utf8')
+    for (const [, block = ''] of text.matchAll(/extends:[ \t]*(\{[^}]*\}|(?:\n[ \t]+\S.*)+)/g)) {
+      const extended = /\bfile:\s*['"]?([^'",}\s]+)/.exec(block)?.[1]
+      if (extended !== undefined) visit(resolve(dirname(file), extended))
+    }
+  }
+  files.forEach(visit)
+  return all
+}
+
 /** Reads what the static checks judge beside Compose's resolution: the files as written, .env.example and nginx.conf. */
 export function staticInput(config: Config, model: ComposeModel, checkedPolicy: Policy): StaticInput {
   const read = (file: string): TextFile | null => (existsSync(file) ? { file, text: readFileSync(file, 'utf8') } : null)
@@ -431,7 +452,9 @@ export function staticInput(config: Config, model: ComposeModel, checkedPolicy: 
   )
   return {
     model,
-    raw: config.composeFiles.map((file) => read(file)).filter((file): file is TextFile => file !== null),
+    raw: withExtended(config.composeFiles)
+      .map((file) => read(file))
+      .filter((file): file is TextFile => file !== null),
     envExample: read(join(config.projectDirectory, '.env.example')),
     nginx: nginxMount?.source === undefined ? null : read(nginxMount.source),
     policy: checkedPolicy,

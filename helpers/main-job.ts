@@ -1,0 +1,37 @@
+// The main job as a user runs it (`node scripts/banyan.ts verify`), for the project's own tests
+// that judge it whole: the negative controls, the busy-machine control, the minimal stack.
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ROOT } from './config.ts'
+import { run } from './docker.ts'
+import { leftoversOf } from './leftovers.ts'
+import type { Summary } from './report.ts'
+
+/** The main job on the stack `composeFiles` make (COMPOSE_FILE), with its own reports folder. */
+export async function mainJob(
+  composeFiles: readonly string[],
+  args: readonly string[],
+  { env = {}, timeoutMs }: { env?: NodeJS.ProcessEnv; timeoutMs: number },
+) {
+  const reports = mkdtempSync(join(tmpdir(), 'banyan-control-'))
+  const { exitCode, stderr } = await run(process.execPath, [join(ROOT, 'scripts/banyan.ts'), 'verify', ...args], {
+    env: { ...process.env, COMPOSE_FILE: composeFiles.join(':'), BANYAN_REPORTS: reports, ...env },
+    timeoutMs,
+  })
+  const summary = JSON.parse(readFileSync(join(reports, 'summary.json'), 'utf8')) as Summary
+  return { exitCode, stderr, summary, reports, leftovers: await leftoversOf(summary.run) }
+}
+
+/**
+ * Every file under a run's reports holding a string shaped like the run's secrets (32 hex digits
+ * standing alone, as helpers/run.ts makes them): masking must have replaced each one. Container
+ * ids and hashes are 64 digits, so they do not match. The CF-1 control's gateway prints the
+ * database password into the logs its evidence keeps, which makes that control the hard case.
+ */
+export function secretShaped(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .filter((file) => /(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])/.test(readFileSync(file, 'utf8')))
+}
