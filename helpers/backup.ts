@@ -19,27 +19,41 @@ export interface Fingerprint {
   sequences: Record<string, number>
 }
 
+/** Every schema of the database but PostgreSQL's own: a deployment may keep its data outside `public`. */
+const ownSchema = (column: string): string =>
+  `${column} NOT IN ('pg_catalog', 'information_schema') AND ${column} NOT LIKE 'pg\\_%'`
+
+/** A name as SQL quotes it. */
+const quoted = (name: string): string => `"${name.replaceAll('"', '""')}"`
+
 export async function fingerprint(client: pg.ClientBase): Promise<Fingerprint> {
-  const { rows: tables } = await client.query<{ name: string }>(
-    `SELECT table_name AS name FROM information_schema.tables
-     WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`,
+  const { rows: tables } = await client.query<{ schema: string; name: string }>(
+    `SELECT table_schema AS schema, table_name AS name FROM information_schema.tables
+     WHERE ${ownSchema('table_schema')} AND table_type = 'BASE TABLE'
+     ORDER BY table_schema, table_name`,
   )
   const fingerprint: Fingerprint = { tables: {}, sequences: {} }
-  for (const { name } of tables) {
+  // Named as they read in a message: `events` in public, `schema.table` elsewhere.
+  const label = (schema: string, name: string): string => (schema === 'public' ? name : `${schema}.${name}`)
+  for (const { schema, name } of tables) {
     // Every column of every row, in one order whatever order the rows were stored in.
     const { rows } = await client.query<{ rows: string; checksum: string | null }>(
-      `SELECT count(*) AS rows, md5(string_agg(t::text, E'\\n' ORDER BY t::text)) AS checksum FROM "${name}" t`,
+      `SELECT count(*) AS rows, md5(string_agg(t::text, E'\\n' ORDER BY t::text)) AS checksum FROM ${quoted(schema)}.${quoted(name)} t`,
     )
-    fingerprint.tables[name] = { rows: Number(rows[0]?.rows ?? 0), checksum: rows[0]?.checksum ?? 'empty' }
+    fingerprint.tables[label(schema, name)] = {
+      rows: Number(rows[0]?.rows ?? 0),
+      checksum: rows[0]?.checksum ?? 'empty',
+    }
   }
-  const { rows: sequences } = await client.query<{ name: string }>(
-    `SELECT sequence_name AS name FROM information_schema.sequences WHERE sequence_schema = 'public' ORDER BY sequence_name`,
+  const { rows: sequences } = await client.query<{ schema: string; name: string }>(
+    `SELECT sequence_schema AS schema, sequence_name AS name FROM information_schema.sequences
+     WHERE ${ownSchema('sequence_schema')} ORDER BY sequence_schema, sequence_name`,
   )
-  for (const { name } of sequences) {
+  for (const { schema, name } of sequences) {
     const { rows } = await client.query<{ next: string }>(
-      `SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END AS next FROM "${name}"`,
+      `SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END AS next FROM ${quoted(schema)}.${quoted(name)}`,
     )
-    fingerprint.sequences[name] = Number(rows[0]?.next ?? 0)
+    fingerprint.sequences[label(schema, name)] = Number(rows[0]?.next ?? 0)
   }
   return fingerprint
 }
