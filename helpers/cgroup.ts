@@ -60,8 +60,16 @@ export async function cpuLimitOf(
  * the container's counters.
  */
 async function cgroupOf(container: string): Promise<string> {
-  const { stdout } = await docker(['inspect', '--format', '{{.Id}} {{.HostConfig.CgroupParent}}', container])
+  const { exitCode, stdout, stderr } = await docker([
+    'inspect',
+    '--format',
+    '{{.Id}} {{.HostConfig.CgroupParent}}',
+    container,
+  ])
   const [id = '', parent = ''] = stdout.trim().split(' ')
+  // A container that is gone has no cgroup: a path made of nothing would read someone else's.
+  if (exitCode !== 0 || !/^[0-9a-f]{64}$/.test(id))
+    throw new Error(`no cgroup for container ${container}: ${stderr.trim() || 'docker inspect named no id'}`)
   const driver = (await docker(['info', '--format', '{{.CgroupDriver}}'])).stdout.trim()
   if (driver !== 'cgroupfs')
     throw new Error(`reaching a container's cgroup from outside needs the cgroupfs driver; this engine runs ${driver}`)
@@ -86,24 +94,37 @@ export async function busyInside(container: string, image: string, seconds: numb
   if (exitCode !== 0) throw new Error(`the busy helper in ${container}'s cgroup failed: ${stderr.trim()}`)
 }
 
+export interface MemoryCounters {
+  /** Processes the kernel killed in this cgroup for going past a memory limit. */
+  oomKills: number
+  /** Times the cgroup's usage hit its own limit: a kill that came from the host running out counts none. */
+  limitHits: number
+  /** The most memory the cgroup ever used, in bytes. */
+  maxUsageBytes: number
+}
+
 /**
- * How many processes the kernel killed for going past each container's memory limit: its cgroup's
- * oom_kill counter (cgroup v1), read on the engine host by a helper with the memory hierarchy
- * mounted read-only, so the containers' images need no shell or awk of their own. A counter that
- * cannot be read (cgroup v2 has no such file) is no count at all, never 0.
+ * Each container's memory counters (cgroup v1): its cgroup's oom_kill count, how often it hit its
+ * limit (memory.failcnt) and its peak use, read on the engine host by one helper with the memory
+ * hierarchy mounted read-only, so the containers' images need no shell or awk of their own. A
+ * counter that cannot be read (cgroup v2 has none of these files) is no count at all, never 0.
  */
-export async function oomKillsOf(containers: readonly string[], image: string): Promise<number[]> {
+export async function memoryCountersOf(containers: readonly string[], image: string): Promise<MemoryCounters[]> {
   const paths = await Promise.all(containers.map((container) => cgroupOf(container)))
-  const script = paths.map((path) => `awk '/^oom_kill /{print $2}' "/memcg${path}/memory.oom_control" || echo -`)
+  const script = paths.map(
+    (path) =>
+      `echo "$(awk '/^oom_kill /{print $2}' /memcg${path}/memory.oom_control) $(cat /memcg${path}/memory.failcnt) $(cat /memcg${path}/memory.max_usage_in_bytes)"`,
+  )
   const { stdout, stderr } = await runHelper(image, ['sh', '-c', script.join('; ')], {
     flags: ['-v', '/sys/fs/cgroup/memory:/memcg:ro'],
   })
-  const counts = stdout.trim().split('\n')
+  const lines = stdout.trim().split('\n')
   return containers.map((container, index) => {
-    const count = counts[index] ?? ''
-    if (!/^\d+$/.test(count))
-      throw new Error(`could not read ${container}'s OOM kill count: ${stderr.trim() || 'no answer'}`)
-    return Number(count)
+    const line = lines[index] ?? ''
+    if (!/^\d+ \d+ \d+$/.test(line))
+      throw new Error(`could not read ${container}'s memory counters: ${stderr.trim() || line || 'no answer'}`)
+    const [oomKills = 0, limitHits = 0, maxUsageBytes = 0] = line.split(' ').map(Number)
+    return { oomKills, limitHits, maxUsageBytes }
   })
 }
 
