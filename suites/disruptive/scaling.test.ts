@@ -82,6 +82,12 @@ describe('scaling and replicas going away', { timeout: 360_000 }, () => {
       unanswered(replies).map(({ status, error }) => error ?? `HTTP ${status}`),
       'requests failed',
     ).toEqual([])
+    // Received once each: a replica that answered nginx with an error would have the request
+    // tried on another, and count as serving though it did not serve.
+    expect(
+      Object.values(counts).reduce((sum, count) => sum + count, 0),
+      'requests the replicas received, of those sent',
+    ).toBe(500)
     expect(
       replicas.map((id) => counts[id] ?? 0).every((count) => count > 0),
       `requests each replica received: ${JSON.stringify(replicas.map((id) => counts[id] ?? 0))}`,
@@ -106,11 +112,16 @@ describe('scaling and replicas going away', { timeout: 360_000 }, () => {
         { timeout: 30_000, interval: 250, message: 'user-service instances the broker never saw consume' },
       )
       .toEqual([])
+    // Competing for one queue, as instances of one service do: a queue every instance consumes.
+    const shared = (consuming[addresses[0] ?? ''] ?? []).filter((queue) =>
+      addresses.every((address) => (consuming[address] ?? []).includes(queue)),
+    )
     recordFigures('LB-1', {
       userServiceInstances: instances.length,
       userServiceConsuming: addresses.filter((address) => (consuming[address] ?? []).length > 0).length,
-      userServiceQueues: new Set(addresses.flatMap((address) => consuming[address] ?? [])).size,
+      userServiceSharedQueues: shared.length,
     })
+    expect(shared, `queues the instances consume: ${JSON.stringify(consuming)}`).not.toEqual([])
   })
 
   // stopped: `docker stop`, so it finishes what it has in flight, then leaves. crashed: its main
