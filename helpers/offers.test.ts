@@ -35,6 +35,9 @@ describe("a stack's offers beyond the guide", () => {
       '{"api": {"create": {"method": "post", "path": "/x", "status": 201, "id": "id"}}}': /api.create.method must be/,
       '{"api": {"create": {"method": "POST", "path": "/x", "status": 201}}}': /api.create.id must be a dotted path/,
       '{"api": {"token": {}}}': /api.token.refused must be/,
+      '{"api": {"token": {"refused": 201}}}': /api.token.refused must be the 4xx/,
+      '{"api": {"create": {"method": "POST", "path": "/x", "status": 403, "id": "id"}, "token": {"refused": 403}}}':
+        /must differ from api.create.status/,
       '{"api": {"events": {}}}': /api.events is not something a stack offers/,
     }
     for (const [text, message] of Object.entries(cases)) {

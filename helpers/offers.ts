@@ -14,7 +14,7 @@ export interface Route {
   readonly method: string
   /** The path; `{id}` stands for what an earlier answer named. */
   readonly path: string
-  /** A JSON body to send, if any. */
+  /** A JSON body to send, if any; `{unique}` in its text is new for every request. */
   readonly body?: unknown
   /** The status of a successful answer. */
   readonly status: number
@@ -94,8 +94,14 @@ export function loadOffers(file: string): Offers {
     if (!isRecord(api)) throw new Error('api must be an object')
     if (api.create !== undefined) route(api.create, 'api.create', ['id'])
     if (api.read !== undefined) route(api.read, 'api.read', ['field'])
-    if (api.token !== undefined && !(isRecord(api.token) && typeof api.token.refused === 'number'))
-      throw new Error('api.token.refused must be the status a refused token gets')
+    if (api.token !== undefined) {
+      const refused = isRecord(api.token) ? api.token.refused : undefined
+      // A refusal that reads like the success would let a gateway that checks nothing pass.
+      if (typeof refused !== 'number' || refused < 400 || refused > 499)
+        throw new Error('api.token.refused must be the 4xx status a refused token gets')
+      if (isRecord(api.create) && refused === api.create.status)
+        throw new Error('api.token.refused must differ from api.create.status')
+    }
     if (
       api.event !== undefined &&
       !(

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomInt } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { policy } from '../fixtures/policy.ts'
@@ -68,7 +68,8 @@ export function newRunEnvironment(env: NodeJS.ProcessEnv = process.env): Record<
   return {
     ...Object.fromEntries(PUBLISHED_PORTS.filter((name) => !env[name]).map((name) => [name, '0'])),
     // The token lifetime the operator asks for; CF-5 holds the gateway to this value, not to its own.
-    JWT_EXPIRATION: env.JWT_EXPIRATION ?? String(policy.jwtExpirationSeconds),
+    JWT_EXPIRATION:
+      env.JWT_EXPIRATION ?? String(randomInt(policy.jwtExpirationSeconds.min, policy.jwtExpirationSeconds.max + 1)),
     ...newCredentials(),
   }
 }

@@ -4,10 +4,11 @@
 // no API, so a stack that describes none has these claims "not verifiable here" (decided in
 // preflight, saying what is missing) and these tests do not run. Which replica served a request is
 // counted in the replicas' own namespaces (helpers/counting.ts), never read off the answer.
-import { request } from 'undici'
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { policy } from '../fixtures/policy.ts'
 import { countRequests } from '../helpers/counting.ts'
+import { recordFigures } from '../helpers/figures.ts'
+import { call, create as createThrough, type Answer } from '../helpers/api.ts'
 import { at, type Route } from '../helpers/offers.ts'
 import {
   addressOf,
@@ -25,11 +26,6 @@ import { bearer } from '../helpers/tokens.ts'
 const api = offers().api ?? {}
 const { create, read, token: tokens, event } = api
 
-interface Answer {
-  status: number
-  body: unknown
-}
-
 describe('a user through the whole stack', () => {
   let nginx: string
   let token: string | undefined
@@ -40,34 +36,15 @@ describe('a user through the whole stack', () => {
   })
   beforeEach(failIfDown)
 
-  /** One of the API's routes, through nginx, `{id}` in its path filled in. */
-  const call = async (route: Route, authorization = token, id = ''): Promise<Answer> => {
-    const { statusCode, body } = await request(`${nginx}${route.path.replace('{id}', encodeURIComponent(id))}`, {
-      method: route.method as 'GET',
-      headers: {
-        ...(authorization === undefined ? {} : { authorization }),
-        ...(route.body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(route.body === undefined ? {} : { body: JSON.stringify(route.body) }),
-      headersTimeout: 10_000,
-    })
-    const text = await body.text()
-    try {
-      return { status: statusCode, body: JSON.parse(text) as unknown }
-    } catch {
-      return { status: statusCode, body: text }
-    }
-  }
+  /** One of the API's routes, through nginx; the run's token unless told, none when `authorization` is null. */
+  const send = (route: Route, authorization: string | null | undefined = token, id = ''): Promise<Answer> =>
+    call(nginx, route, { ...(authorization === null || authorization === undefined ? {} : { authorization }), id })
 
-  /** What `create` made, named as its answer names it; fails with the answer when it made nothing. */
+  /** What `create` made, named as its answer names it. */
   const created = async (): Promise<{ id: string; body: unknown }> => {
     if (create === undefined) throw new Error('the stack offers no api.create')
-    const answer = await call(create)
-    expect(answer.status, `${create.method} ${create.path}: ${JSON.stringify(answer.body)}`).toBe(create.status)
-    const id = at(answer.body, create.id)
-    if (typeof id !== 'string' && typeof id !== 'number')
-      throw new Error(`${create.method} ${create.path} answered no ${create.id}: ${JSON.stringify(answer.body)}`)
-    return { id: String(id), body: answer.body }
+    const { id, answer } = await createThrough(nginx, create, token)
+    return { id, body: answer.body }
   }
 
   it.runIf(create !== undefined && event !== undefined)(
@@ -125,19 +102,25 @@ describe('a user through the whole stack', () => {
         made = await created()
         creator = Object.entries(await counters.read()).find(([, count]) => count > 0)?.[0]
       }
-      // least_conn over idle replicas takes them in turn: one read for each replica reaches one that did not create it.
+      const expected = at(made.body, read.field)
+      if (expected === undefined) throw new Error(`${create?.path ?? ''} answered no ${read.field} to read back`)
+      // least_conn over idle replicas takes them in turn: one read for each replica, each received once.
       await using counters = await countRequests(replicas, policy.gatewayPort, from)
       const answers: Answer[] = []
-      for (const _ of replicas) answers.push(await call(read, token, made.id))
+      for (const _ of replicas) answers.push(await send(read, token, made.id))
       const counts = await counters.read()
       expect(answers.map(({ status, body }) => [status, at(body, read.field)])).toEqual(
-        answers.map(() => [read.status, at(made.body, read.field)]),
+        answers.map(() => [read.status, expected]),
       )
+      expect(
+        { received: Object.values(counts).reduce((sum, count) => sum + count, 0), creator: creator !== undefined },
+        `reads each replica received: ${JSON.stringify(counts)}`,
+      ).toEqual({ received: replicas.length, creator: true })
       expect(
         Object.entries(counts)
           .filter(([replica]) => replica !== creator)
           .reduce((sum, [, count]) => sum + count, 0),
-        `reads each replica received (the creator: ${creator ?? 'none counted'}): ${JSON.stringify(counts)}`,
+        `reads the replicas that did not create it received: ${JSON.stringify(counts)}`,
       ).toBeGreaterThan(0)
     },
   )
@@ -148,7 +131,15 @@ describe('a user through the whole stack', () => {
       if (create === undefined || tokens === undefined) return
       // The lifetime the run asked for in JWT_EXPIRATION: a stack that ignores it is refuted.
       const expiration = Number(credential('JWT_EXPIRATION'))
-      const statusWith = async (authorization: string) => (await call(create, authorization)).status
+      const statusWith = async (authorization: string | null) => (await send(create, authorization)).status
+      const unsigned = `Bearer ${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(
+        JSON.stringify({
+          sub: 'banyan-verify',
+          iat: Math.floor(Date.now() / 1000),
+          exp: Math.floor(Date.now() / 1000) + 60,
+        }),
+      ).toString('base64url')}.`
+      recordFigures('CF-5', { jwtExpirationSeconds: expiration })
       expect({
         valid: await statusWith(token ?? ''),
         // A gateway that expires tokens sooner than the operator asked refuses this one.
@@ -158,6 +149,10 @@ describe('a user through the whole stack', () => {
             validForSeconds: expiration * 10,
           }),
         ),
+        none: await statusWith(null),
+        garbage: await statusWith('Bearer not-a-token'),
+        // Signed with nothing at all: a gateway that takes `alg` from the token accepts it.
+        unsigned: await statusWith(unsigned),
         otherSecret: await statusWith(await bearer('not-the-secret-at-all')),
         // Still within its own exp, but issued longer ago than the gateway accepts.
         tooOld: await statusWith(
@@ -172,6 +167,9 @@ describe('a user through the whole stack', () => {
       }).toEqual({
         valid: create.status,
         nearlyExpired: create.status,
+        none: tokens.refused,
+        garbage: tokens.refused,
+        unsigned: tokens.refused,
         otherSecret: tokens.refused,
         tooOld: tokens.refused,
         expired: tokens.refused,
