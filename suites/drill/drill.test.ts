@@ -13,7 +13,16 @@ import { dirname, join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
-import { newVolume, pgDumpGzipped, restoreSql, tarVolume } from '../../helpers/backup.ts'
+import { create as createThrough } from '../../helpers/api.ts'
+import {
+  differences,
+  fingerprint,
+  newVolume,
+  pgDumpGzipped,
+  restoreSql,
+  tarVolume,
+  type Fingerprint,
+} from '../../helpers/backup.ts'
 import { projectResources } from '../../helpers/compose.ts'
 import { beforeDeadline, writeDrillReport, type DrillReport, type DrillStep } from '../../helpers/drill-report.ts'
 import { recordFigures } from '../../helpers/figures.ts'
@@ -27,17 +36,21 @@ import {
   publishedAddress,
   runningContainerOf,
   failIfDown,
+  offers,
   stack,
   stackBroker,
   stackDatabase,
   stackDatabaseConnection,
 } from '../../helpers/stack.ts'
+import type { Offers } from '../../helpers/offers.ts'
+import { bearer } from '../../helpers/tokens.ts'
 import {
   acknowledged,
   heldWrites,
   prepareWrites,
   untilAcknowledged,
   writers,
+  WRITES_TABLE,
   type Write,
 } from '../../helpers/writes.ts'
 
@@ -61,7 +74,7 @@ async function volumes(): Promise<{ byName: Record<string, string>; postgres: st
 
 describe('disaster recovery', () => {
   it(
-    '[BR-4] the recovery procedure ends with a healthy stack that holds every write acknowledged before the backup; RTO and RPO measured',
+    '[BR-4] the recovery procedure ends with a healthy stack whose event store holds every write acknowledged before the backup; RTO and RPO measured',
     { timeout: DRILL_TIMEOUT_MS },
     async () => {
       failIfDown()
@@ -183,10 +196,20 @@ async function drill(
     `${DRILL_MESSAGES} persistent messages on a durable queue, confirmed`,
     () => leaveMessages(),
   )
+  // The deployment's own data too, where its API offers a way to make some (offers.json): the
+  // suite's writes are in a table of its own, and a recovery that brings those back but loses
+  // the deployment's (a start-up job that empties its tables) must not pass.
+  const offered = offers().api?.create
+  if (offered !== undefined)
+    await step('write through the API', `${API_WRITES} × ${offered.method} ${offered.path} through nginx`, () =>
+      apiWrites(offered),
+    )
 
   // Backups, as the guide takes them. pg_dump reads one snapshot taken as it starts: that is
-  // the backup point, and every write acknowledged before it must come back.
+  // the backup point, and every write acknowledged before it must come back. The deployment's
+  // own tables are fingerprinted just before it: nothing but the suite writes meanwhile.
   const postgres = await runningContainerOf('postgres')
+  const deploymentData = await deploymentFingerprint()
   const backupPoint = performance.now()
   await step(
     'back up the database',
@@ -272,6 +295,7 @@ async function drill(
   )
 
   // What came back: every numbered write the restored event store holds.
+  const deploymentChanges = differences(deploymentData, await deploymentFingerprint())
   await using client = await stackDatabase()
   const held = await heldWrites(client, FIRST_SEQ)
   const acked = acknowledged(writes)
@@ -288,6 +312,9 @@ async function drill(
 
   return [
     ...(serving === 200 ? [] : [`nginx answered ${serving} after the recovery`]),
+    ...(deploymentChanges.length === 0
+      ? []
+      : [`the deployment's own data came back different: ${deploymentChanges.join('; ')}`]),
     ...(lostBeforeBackup.length === 0
       ? []
       : [
@@ -321,4 +348,21 @@ async function messagesKept(): Promise<number> {
     if ((error as { code?: number }).code === 404) return 0
     throw error
   }
+}
+
+/** How many things the drill makes through the stack's API, where it offers a way to. */
+const API_WRITES = 20
+
+/** The deployment's own data made through its API; every one must be acknowledged as the stack says it creates. */
+async function apiWrites(offered: NonNullable<NonNullable<Offers['api']>['create']>): Promise<void> {
+  const nginx = `http://${await publishedAddress('nginx', 80)}`
+  const authorization = offers().api?.token === undefined ? undefined : await bearer(credential('JWT_SECRET'))
+  for (let index = 0; index < API_WRITES; index++) await createThrough(nginx, offered, authorization)
+}
+
+/** Every table of the event store but the suite's own writes, fingerprinted (helpers/backup.ts). */
+async function deploymentFingerprint(): Promise<Fingerprint> {
+  await using client = await stackDatabase()
+  const all = await fingerprint(client)
+  return { ...all, tables: Object.fromEntries(Object.entries(all.tables).filter(([name]) => name !== WRITES_TABLE)) }
 }
