@@ -42,8 +42,10 @@ export default defineConfig({
         test: {
           name: 'controls',
           include: ['fixtures/mutants/*.test.ts', 'fixtures/minimal/*.test.ts'],
-          // Each control runs the whole main job on its own throwaway stack, one at a time.
+          // Each control runs the whole main job on its own throwaway stack: two at a time within
+          // the file (its mutants), one file at a time.
           fileParallelism: false,
+          maxConcurrency: 2,
           testTimeout: 360_000,
         },
       },

@@ -6,6 +6,7 @@ import { bundleServices } from '../fixtures/stack/services/bundle.ts'
 import { composeBuild, type ComposeHealthcheck, type ComposeModel } from './compose.ts'
 import type { Config } from './config.ts'
 import { ownerOf, runLabels } from './labels.ts'
+import { withLock } from './lock.ts'
 import type { Offers } from './offers.ts'
 import type { Preflight } from './preflight.ts'
 import { durationMs } from './units.ts'
@@ -248,9 +249,12 @@ export async function readyRun(
   runEnv: Record<string, string>,
 ): Promise<RunContext> {
   const run = prepareRun(config, checked, { ...checked.images, COMPOSE_PROFILES: checked.profiles, ...runEnv })
-  await bundleServices()
-  // One project name for every build: Compose labels an image with the project it built it for,
-  // so a name per run made a new image each run and left the last one dangling (663 in a day).
-  await composeBuild(run, BUILD_PROJECT, checked.model, { ...process.env, ...run.composeEnv })
+  // Two runs side by side (the negative controls) must not write the same bundles and tags at once.
+  await withLock('build', async () => {
+    await bundleServices()
+    // One project name for every build: Compose labels an image with the project it built it for,
+    // so a name per run made a new image each run and left the last one dangling (663 in a day).
+    await composeBuild(run, BUILD_PROJECT, checked.model, { ...process.env, ...run.composeEnv })
+  })
   return run
 }
