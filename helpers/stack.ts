@@ -50,14 +50,14 @@ export async function runningContainerOf(service: string): Promise<string> {
   return container
 }
 
-/** A container's address on one of the stack's networks (by its name in the compose file). */
-export async function addressOf(container: string, network: string): Promise<string> {
+/** A container's address on one of the stack's networks (by its name in the compose file), or another project's of the run. */
+export async function addressOf(container: string, network: string, project = stack().project): Promise<string> {
   const format = `{{range $name, $net := .NetworkSettings.Networks}}{{$name}}={{$net.IPAddress}} {{end}}`
   const { stdout } = await docker(['inspect', '--format', format, container])
   const entry = stdout
     .trim()
     .split(' ')
-    .find((pair) => pair.startsWith(`${stack().project}_${network}=`))
+    .find((pair) => pair.startsWith(`${project}_${network}=`))
   if (entry === undefined) throw new Error(`container ${container} is not on network ${network}: ${stdout.trim()}`)
   return entry.split('=')[1] ?? ''
 }
@@ -234,13 +234,18 @@ export async function processOf(container: string): Promise<{ pid: number; resta
 }
 
 /**
- * Compose on the run's own project, as an operator would run it on theirs (`up -d --scale`,
- * `restart`, `down`): the run's files and override, its credentials and images. Throws with
- * Compose's own words when it fails.
+ * Compose on the run's own project (or another of the run's, `project`), as an operator would
+ * run it on theirs (`up -d --scale`, `restart`, `down`): the run's files and override (its labels
+ * on everything, so the sweep finds it), its credentials and images. Throws with Compose's own
+ * words when it fails.
  */
-export async function compose(args: readonly string[], timeoutMs = 180_000): Promise<string> {
+export async function compose(
+  args: readonly string[],
+  timeoutMs = 180_000,
+  project: string = runFromEnv().runId,
+): Promise<string> {
   const run = runFromEnv()
-  const result = await docker(['compose', ...composeFileArgs(run), '-p', run.runId, ...args], {
+  const result = await docker(['compose', ...composeFileArgs(run), '-p', project, ...args], {
     env: { ...process.env, ...run.composeEnv },
     timeoutMs,
   })
