@@ -4,6 +4,12 @@
 // ID in their title.
 import { PreflightError } from './errors.ts'
 
+/** Claims a run cannot check, and why: decided before the run (a profile off, an image missing, an offer the stack lacks). */
+export interface Unverifiable {
+  readonly claims: readonly string[]
+  readonly reason: string
+}
+
 export interface Claim {
   readonly id: string
   readonly section: string

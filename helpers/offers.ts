@@ -6,7 +6,7 @@
 // what is missing, decided before the run: never refuted for what the guide never promised.
 import { existsSync, readFileSync } from 'node:fs'
 import { PreflightError } from './errors.ts'
-import type { Unverifiable } from './preflight.ts'
+import type { Unverifiable } from './claims.ts'
 
 /** An HTTP route of the stack's API, reached through nginx. */
 export interface Route {

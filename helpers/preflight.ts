@@ -6,14 +6,10 @@ import { staticModel } from './static-checks.ts'
 import type { Config } from './config.ts'
 import { docker, firstLine } from './docker.ts'
 import { PreflightError } from './errors.ts'
+import type { Unverifiable } from './claims.ts'
 import { loadOffers, unverifiableWithout, type Offers } from './offers.ts'
 import { atLeast } from './versions.ts'
 
-/** Claims this run cannot check, and why. */
-export interface Unverifiable {
-  readonly claims: readonly string[]
-  readonly reason: string
-}
 
 export interface Preflight {
   readonly engine: string
