@@ -10,7 +10,6 @@ import type { Unverifiable } from './claims.ts'
 import { loadOffers, unverifiableWithout, type Offers } from './offers.ts'
 import { atLeast } from './versions.ts'
 
-
 export interface Preflight {
   readonly engine: string
   readonly compose: string
