@@ -112,15 +112,19 @@ export async function healthyNow(container: string): Promise<boolean> {
 
 /** healthCheckPasses' answer, or null when the container has no health check. */
 async function ownCheckPasses(container: string): Promise<boolean | null> {
-  const { stdout } = await docker(['inspect', '--format', '{{json .Config.Healthcheck}}', container])
-  const check = JSON.parse(stdout) as { Test?: string[]; Timeout?: number } | null
+  const { stdout } = await docker(['inspect', '--format', '{{.State.Running}} {{json .Config.Healthcheck}}', container])
+  const [running = '', ...json] = stdout.trim().split(' ')
+  // A container that is not running has no check to answer: its exec would fail like a failed check.
+  if (running !== 'true') throw new Error(`container ${container} is not running: its health check has no answer`)
+  const check = JSON.parse(json.join(' ')) as { Test?: string[]; Timeout?: number } | null
   const test = check?.Test ?? []
   if (test.length === 0 || test[0] === 'NONE') return null
   // Docker's default timeout is 30 s; a check slower than its own is a failed one.
   const timeoutMs = (check?.Timeout || 30e9) / 1e6
   const { exitCode, stderr } = await execIn(container, healthCommand(test), timeoutMs)
   if (exitCode === 124) return false
-  if (exitCode === 125) throw new Error(`could not run ${container}'s health check: ${stderr.trim()}`)
+  if (exitCode === 125 || /is not running|No such container/.test(stderr))
+    throw new Error(`could not run ${container}'s health check: ${stderr.trim()}`)
   return exitCode === 0
 }
 
@@ -327,7 +331,7 @@ export async function wholeAgain(): Promise<void> {
   await expect
     .poll(
       async () =>
-        Object.entries(await now())
+        Object.entries({ ...Object.fromEntries(Object.keys(expected).map((name) => [name, []])), ...(await now()) })
           .filter(
             ([service, states]) =>
               states.length !== expected[service] ||
