@@ -7,7 +7,7 @@ import pg from 'pg'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { policy } from '../fixtures/policy.ts'
 import { redisReplies } from '../helpers/probes.ts'
-import { addressOf, credential, execIn, failIfDown, runningContainerOf } from '../helpers/stack.ts'
+import { addressOf, credential, execIn, failIfDown, runningContainerOf, stackDatabase } from '../helpers/stack.ts'
 
 type Answer = 'accepted' | 'refused'
 
@@ -58,51 +58,72 @@ describe('default credentials', () => {
   beforeEach(failIfDown)
 
   it('[CF-3] RabbitMQ refuses guest/guest, by its own authentication and over AMQP from outside', async () => {
-    // RabbitMQ lets guest in from localhost only, so a refusal over the network alone proves
-    // nothing about a guest user that is still there: the broker is also asked itself.
-    const { exitCode, stdout, stderr } = await execIn(await runningContainerOf('rabbitmq'), [
-      'rabbitmqctl',
-      'authenticate_user',
-      'guest',
-      'guest',
-    ])
-    const said = `${stdout}${stderr}`
-    const byBroker: Answer | 'no answer' =
-      exitCode === 0 ? 'accepted' : /refused|failed|invalid/i.test(said) ? 'refused' : 'no answer'
-    expect(
-      { byBroker, overAmqp: await amqpAnswer('guest', 'guest') },
-      `RabbitMQ's answer to guest/guest (${said.trim().replaceAll('\n', ' ')})`,
-    ).toEqual({
+    // RabbitMQ lets guest in from localhost only unless told otherwise, so a refusal over the
+    // network alone proves nothing about a guest user that is still there: the broker is asked
+    // itself, and must accept the configured login the same way (a CLI that cannot reach its
+    // node fails both, which is no answer).
+    const broker = await runningContainerOf('rabbitmq')
+    const authenticate = async (user: string, password: string): Promise<string> => {
+      const { exitCode, stdout, stderr } = await execIn(broker, ['rabbitmqctl', 'authenticate_user', user, password])
+      const said = `${stdout}${stderr}`.trim().replaceAll('\n', ' ')
+      if (exitCode === 0 && /Success/.test(said)) return 'accepted'
+      if (new RegExp(`failed to authenticate user "${user}"`).test(said)) return 'refused'
+      return `no answer (exit ${exitCode}: ${said})`
+    }
+    const found = {
+      byBroker: await authenticate('guest', 'guest'),
+      configured: await authenticate(credential('RABBITMQ_USER'), credential('RABBITMQ_PASSWORD')),
+      overAmqp: await amqpAnswer('guest', 'guest'),
+    }
+    expect(found, `RabbitMQ's answers: guest/guest ${found.byBroker}, over AMQP ${found.overAmqp}`).toEqual({
       byBroker: 'refused',
+      configured: 'accepted',
       overAmqp: 'refused',
     })
   })
 
   it('[CF-3] PostgreSQL takes only the configured user, with its password', async () => {
     const user = credential('DATABASE_USER')
+    const found = {
+      // The image's default superuser, with the password guides and images often give it.
+      postgres: await postgresAnswer({ user: 'postgres', password: 'postgres' }),
+      // The configured user with another password: a server that trusts its network lets it in.
+      wrongPassword: await postgresAnswer({ user, password: `${credential('DATABASE_PASSWORD')}-not-it` }),
+      // And with its own: the refusals above are about the logins, not a server that refuses all.
+      configured: await postgresAnswer({ user, password: credential('DATABASE_PASSWORD') }),
+    }
+    // What the server itself holds, asked as the configured user: no other login role (one made
+    // by an init script with a password of its own), and no network rule that asks for none.
+    await using client = await stackDatabase()
+    const { rows: roles } = await client.query<{ name: string }>(
+      'SELECT rolname AS name FROM pg_roles WHERE rolcanlogin ORDER BY rolname',
+    )
+    const { rows: rules } = await client.query<{ rule: string }>(
+      "SELECT concat_ws(' ', type, database, user_name, address, auth_method) AS rule FROM pg_hba_file_rules WHERE type LIKE 'host%' AND auth_method = 'trust'",
+    )
     expect(
-      {
-        // The image's default superuser, with the password guides and images often give it.
-        postgres: await postgresAnswer({ user: 'postgres', password: 'postgres' }),
-        // The configured user with another password: a server that trusts its network lets it in.
-        wrongPassword: await postgresAnswer({ user, password: `${credential('DATABASE_PASSWORD')}-not-it` }),
-        // And with its own: the refusals above are about the logins, not a server that refuses all.
-        configured: await postgresAnswer({ user, password: credential('DATABASE_PASSWORD') }),
-      },
-      "PostgreSQL's answer to each login",
-    ).toEqual({ postgres: 'refused', wrongPassword: 'refused', configured: 'accepted' })
+      { ...found, loginRoles: roles.map(({ name }) => name), trustedFromTheNetwork: rules.map(({ rule }) => rule) },
+      `PostgreSQL's answer to each login: the configured one ${found.configured}, another password ${found.wrongPassword}, postgres/postgres ${found.postgres}`,
+    ).toEqual({
+      postgres: 'refused',
+      wrongPassword: 'refused',
+      configured: 'accepted',
+      loginRoles: [user],
+      trustedFromTheNetwork: [],
+    })
   })
 
   it('[CF-3] Redis refuses commands without its password, and with a wrong one', async () => {
     const endpoint = { host: await addressOf(await runningContainerOf('redis'), 'backend'), port: portOf('redis') }
     const first = async (commands: string[][]): Promise<string> => (await redisReplies(endpoint, commands)).at(-1) ?? ''
+    const found = {
+      none: await first([['PING']]),
+      wrong: await first([['AUTH', `${credential('REDIS_PASSWORD')}-not-it`], ['PING']]),
+      configured: await first([['AUTH', credential('REDIS_PASSWORD')], ['PING']]),
+    }
     expect(
-      {
-        none: await first([['PING']]),
-        wrong: await first([['AUTH', `${credential('REDIS_PASSWORD')}-not-it`], ['PING']]),
-        configured: await first([['AUTH', credential('REDIS_PASSWORD')], ['PING']]),
-      },
-      "Redis's answer to each client",
+      found,
+      `Redis's answer to each client: no password ${found.none}, a wrong one ${found.wrong}, its own ${found.configured}`,
     ).toEqual({
       none: expect.stringMatching(/^-NOAUTH/),
       // Refused as a whole: the PING after a failed AUTH is not let through either.
