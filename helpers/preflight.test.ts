@@ -5,7 +5,7 @@ import { newRunEnvironment } from './run.ts'
 
 // On this kind of machine no registry is reached and the kit builds no observability images.
 const offline = { ...newRunEnvironment({}), BANYAN_IMAGES: 'offline' }
-const observability = ['OB-1', 'OB-2', 'OB-3', 'OB-4', 'OB-5']
+const observability = ['LC-2', 'OB-1', 'OB-2', 'OB-3', 'OB-4', 'OB-5']
 
 describe('optional profiles', () => {
   it('asked for, but their images cannot be had: left out of the run, their claims not verifiable, saying which images', async () => {

@@ -6,15 +6,19 @@ import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { policy } from '../../fixtures/policy.ts'
 import { projectResources } from '../../helpers/compose.ts'
 import { recordFigures } from '../../helpers/figures.ts'
-import { pgClient } from '../../helpers/probes.ts'
+import { amqpConnection, pgClient, redisReplies } from '../../helpers/probes.ts'
 import { it } from '../../helpers/stack-test.ts'
 import { elapsedMs } from '../../helpers/units.ts'
-import { addressOf, compose, databaseLogin, failIfDown, stack, stateOf } from '../../helpers/stack.ts'
+import { addressOf, compose, credential, databaseLogin, failIfDown, stack, stateOf } from '../../helpers/stack.ts'
 
-/** The infrastructure the guide starts alone, as far as this run has it. */
+/** The infrastructure the guide starts alone, as far as this run has it (LC-2 says what it lacks). */
 const infrastructure = stack().services.filter((service) => policy.infrastructure.includes(service))
 
-describe('lifecycle on a project of its own', { timeout: 240_000 }, () => {
+/** What the data checks leave in each store, and how it reads back. */
+const KEPT_QUEUE = 'banyan-verify.kept'
+const KEPT_KEY = 'banyan-verify:kept'
+
+describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
   const project = `${stack().project}-own`
   const own = (args: readonly string[]) => compose(args, 180_000, project)
   const containers = async (): Promise<Record<string, string[]>> => {
@@ -24,15 +28,88 @@ describe('lifecycle on a project of its own', { timeout: 240_000 }, () => {
     return states
   }
   const volumes = async (): Promise<string[]> => (await projectResources(project, 'volumes')).map(([, name]) => name)
-  const database = async () => {
-    const postgres = (await projectResources(project, 'containers')).find(([, service]) => service === 'postgres')
-    if (postgres === undefined) throw new Error(`project ${project} runs no postgres`)
-    return pgClient({ host: await addressOf(postgres[0], 'backend', project), port: 5432, ...databaseLogin() })
+  const address = async (service: string): Promise<string> => {
+    const container = (await projectResources(project, 'containers')).find(([, name]) => name === service)
+    if (container === undefined) throw new Error(`project ${project} runs no ${service}`)
+    return addressOf(container[0], 'backend', project)
   }
-  let upMs = 0
+  const broker = async () =>
+    amqpConnection(
+      `amqp://${credential('RABBITMQ_USER')}:${credential('RABBITMQ_PASSWORD')}@${await address('rabbitmq')}:5672`,
+    )
+  const redis = async (commands: string[][]) =>
+    redisReplies({ host: await address('redis'), port: 6379 }, [['AUTH', credential('REDIS_PASSWORD')], ...commands])
 
+  /** A row, a persistent message on a durable queue (confirmed), and a key: one of each store's own data. */
+  async function leaveData(): Promise<void> {
+    {
+      await using client = await pgClient({ host: await address('postgres'), port: 5432, ...databaseLogin() })
+      await client.query('CREATE TABLE lifecycle_kept (written text)')
+      await client.query("INSERT INTO lifecycle_kept VALUES ('before down')")
+    }
+    {
+      await using connection = await broker()
+      const channel = await connection.createConfirmChannel()
+      await channel.assertQueue(KEPT_QUEUE, { durable: true })
+      channel.sendToQueue(KEPT_QUEUE, Buffer.from('before down'), { persistent: true })
+      await channel.waitForConfirms()
+    }
+    expect(await redis([['SET', KEPT_KEY, 'before down']])).toEqual(['+OK', '+OK'])
+  }
+
+  /** What each store holds of that data now. */
+  async function dataNow(): Promise<{ postgres: string; rabbitmq: string; redis: string }> {
+    await using client = await pgClient({ host: await address('postgres'), port: 5432, ...databaseLogin() })
+    const { rows } = await client.query<{ present: boolean }>(
+      "SELECT to_regclass('lifecycle_kept') IS NOT NULL AS present",
+    )
+    const postgres =
+      rows[0]?.present === true
+        ? (await client.query<{ written: string }>('SELECT written FROM lifecycle_kept')).rows
+            .map((row) => row.written)
+            .join()
+        : 'no table'
+    await using connection = await broker()
+    const channel = await connection.createChannel()
+    // Asserting it again is harmless where it is kept, and makes an empty one where it is gone.
+    const { messageCount } = await channel.assertQueue(KEPT_QUEUE, { durable: true })
+    // EXISTS answers an integer, which the probe's few lines of RESP read (a GET's bulk reply it does not).
+    const [, exists = ''] = await redis([['EXISTS', KEPT_KEY]])
+    return {
+      postgres,
+      rabbitmq: `${messageCount} messages`,
+      redis: exists === ':1' ? 'key kept' : `no key (${exists})`,
+    }
+  }
+
+  /**
+   * What of the shared stack's storage a second project would share: a stateful service's data
+   * on a bind mount, or on a volume whose name is not the project's own (an `external` or named
+   * one). Two servers on one data folder would break the shared stack mid-run.
+   */
+  async function sharedStorage(): Promise<string[]> {
+    const model = JSON.parse(await own(['config', '--format', 'json'])) as {
+      services: Record<string, { volumes?: { type: string; source?: string; target: string }[] }>
+      volumes?: Record<string, { name?: string; external?: boolean }>
+    }
+    return infrastructure.flatMap((service) =>
+      (model.services[service]?.volumes ?? [])
+        .filter(({ target }) => target === policy.stateful[service])
+        .filter(({ type, source = '' }) => {
+          const volume = model.volumes?.[source]
+          if (type === 'tmpfs') return false
+          return type !== 'volume' || volume?.external === true || !(volume?.name ?? '').startsWith(`${project}_`)
+        })
+        .map(({ type, source, target }) => `${service}'s ${target} (${type} ${source ?? ''})`),
+    )
+  }
+
+  let upMs = 0
   beforeAll(async () => {
     if (stack().failure !== null) return
+    const shared = await sharedStorage()
+    if (shared.length > 0)
+      throw new Error(`a second project would share the running stack's storage: ${shared.join(', ')}`)
     const started = performance.now()
     // The guide's command, with --wait for its `docker compose ps` to show them healthy.
     await own(['up', '-d', '--wait', ...infrastructure])
@@ -43,25 +120,27 @@ describe('lifecycle on a project of its own', { timeout: 240_000 }, () => {
     await own(['down', '-v', '--timeout', '5']).catch(() => '')
   })
 
-  it('[LC-2] the infrastructure alone starts and turns healthy, with no application service', async () => {
+  it(`[LC-2] the infrastructure alone (${infrastructure.join(', ')}) starts and turns healthy, with no application service`, async () => {
     failIfDown()
     recordFigures('LC-2', { infrastructureHealthyMs: upMs })
-    expect(await containers()).toEqual(Object.fromEntries(infrastructure.map((service) => [service, ['healthy']])))
+    const found = await containers()
+    expect(found, `the infrastructure start gave ${Object.keys(found).join(', ')}`).toEqual(
+      Object.fromEntries(infrastructure.map((service) => [service, ['healthy']])),
+    )
   })
 
   it('[LC-4] docker compose down keeps the named volumes, and the data in them comes back with the next up', async () => {
     failIfDown()
-    {
-      await using client = await database()
-      await client.query('CREATE TABLE lifecycle_kept (written text)')
-      await client.query("INSERT INTO lifecycle_kept VALUES ('before down')")
-    }
+    await leaveData()
     const before = await volumes()
     await own(['down'])
     expect({ containers: await containers(), volumes: await volumes() }).toEqual({ containers: {}, volumes: before })
-    await own(['up', '-d', '--wait', 'postgres'])
-    await using client = await database()
-    expect((await client.query('SELECT written FROM lifecycle_kept')).rows).toEqual([{ written: 'before down' }])
+    await own(['up', '-d', '--wait', ...infrastructure])
+    const found = await dataNow()
+    expect(
+      found,
+      `after down and up: postgres ${found.postgres}, rabbitmq ${found.rabbitmq}, redis ${found.redis}`,
+    ).toEqual({ postgres: 'before down', rabbitmq: '1 messages', redis: 'key kept' })
   })
 
   it('[LC-4] docker compose down -v removes the named volumes: the next up starts empty', async () => {
@@ -69,11 +148,11 @@ describe('lifecycle on a project of its own', { timeout: 240_000 }, () => {
     expect(await volumes(), 'the project has no volume to remove').not.toEqual([])
     await own(['down', '-v'])
     expect({ containers: await containers(), volumes: await volumes() }).toEqual({ containers: {}, volumes: [] })
-    await own(['up', '-d', '--wait', 'postgres'])
-    await using client = await database()
-    const { rows } = await client.query<{ present: boolean }>(
-      "SELECT to_regclass('lifecycle_kept') IS NOT NULL AS present",
-    )
-    expect(rows, 'the table written before down -v is still there').toEqual([{ present: false }])
+    await own(['up', '-d', '--wait', ...infrastructure])
+    const found = await dataNow()
+    expect(
+      found,
+      `after down -v and up: postgres ${found.postgres}, rabbitmq ${found.rabbitmq}, redis ${found.redis}`,
+    ).toEqual({ postgres: 'no table', rabbitmq: '0 messages', redis: 'no key (:0)' })
   })
 })
