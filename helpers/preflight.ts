@@ -158,7 +158,18 @@ export async function preflight(config: Config, composeEnv: Record<string, strin
     profiles: profiles.join(','),
     model,
     staticModel: everything,
-    unverifiable: [...unverifiable, ...unverifiableWithout(offers, config.offersFile)],
+    unverifiable: [
+      ...unverifiable,
+      ...unverifiableWithout(offers, config.offersFile),
+      ...(policy.migrations in model.services
+        ? []
+        : [
+            {
+              claims: ['UP-2'],
+              reason: `the stack has no ${policy.migrations} service (the guide runs \`docker compose run --rm ${policy.migrations}\`)`,
+            },
+          ]),
+    ],
     offers,
   }
 }

@@ -9,7 +9,19 @@ import { recordFigures } from '../../helpers/figures.ts'
 import { amqpConnection, pgClient, redisReplies } from '../../helpers/probes.ts'
 import { it } from '../../helpers/stack-test.ts'
 import { elapsedMs } from '../../helpers/units.ts'
-import { addressOf, compose, credential, databaseLogin, failIfDown, stack, stateOf } from '../../helpers/stack.ts'
+import type pg from 'pg'
+import { differences, fingerprint } from '../../helpers/backup.ts'
+import {
+  addressOf,
+  compose,
+  credential,
+  databaseLogin,
+  failIfDown,
+  stack,
+  stackDatabase,
+  stateOf,
+} from '../../helpers/stack.ts'
+import { WRITES_TABLE } from '../../helpers/writes.ts'
 
 /** The infrastructure the guide starts alone, as far as this run has it (LC-2 says what it lacks). */
 const infrastructure = stack().services.filter((service) => policy.infrastructure.includes(service))
@@ -155,4 +167,55 @@ describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
       `after down -v and up: postgres ${found.postgres}, rabbitmq ${found.rabbitmq}, redis ${found.redis}`,
     ).toEqual({ postgres: 'no table', rabbitmq: '0 messages', redis: 'no key (:0)' })
   })
+
+  // On the empty event store down -v left: the migrations must make the schema the running stack
+  // has, and a second run must change nothing, schema or rows.
+  it.runIf(stack().services.includes(MIGRATIONS))(
+    '[UP-2] docker compose run --rm migrations makes the schema the stack runs with, and running it again changes nothing',
+    async () => {
+      failIfDown()
+      let shared: string[]
+      {
+        await using running = await stackDatabase()
+        shared = await schemaOf(running)
+      }
+      await using client = await pgClient({ host: await address('postgres'), port: 5432, ...databaseLogin() })
+      expect(await schemaOf(client), 'the event store down -v left is not empty').toEqual([])
+      await own(['run', '--rm', MIGRATIONS])
+      const migrated = await schemaOf(client)
+      const once = await fingerprint(client)
+      await own(['run', '--rm', MIGRATIONS])
+      const found = {
+        schema: migrated,
+        again: differences(once, await fingerprint(client)),
+        schemaAgain: await schemaOf(client),
+      }
+      // The message says what differs, so a refutation reads without the evidence folder.
+      const unlike = (columns: string[]) => [
+        ...columns.filter((column) => !shared.includes(column)).map((column) => `+${column}`),
+        ...shared.filter((column) => !columns.includes(column)).map((column) => `-${column}`),
+      ]
+      expect(
+        found,
+        `the migrations run twice on an empty event store: first run against the stack's schema [${unlike(migrated).join(', ')}], ` +
+          `second run changed [${found.again.join('; ')}] and its schema [${unlike(found.schemaAgain).join(', ')}]`,
+      ).toEqual({ schema: shared, again: [], schemaAgain: shared })
+      recordFigures('UP-2', { tablesMigrated: new Set(migrated.map((column) => column.split('.')[0])).size })
+    },
+  )
 })
+
+/** The migrations service, as the guide runs it: `docker compose run --rm migrations`. */
+const MIGRATIONS = policy.migrations
+
+/** The tables and columns of a database, one `table.column type` line each, less the suite's own tables: what a migration makes. */
+async function schemaOf(client: pg.ClientBase): Promise<string[]> {
+  const { rows } = await client.query<{ line: string }>(
+    `SELECT table_name || '.' || column_name || ' ' || data_type AS line FROM information_schema.columns
+     WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_schema NOT LIKE 'pg\\_%'
+       AND table_name NOT IN ($1, 'lifecycle_kept')
+     ORDER BY table_schema, table_name, ordinal_position`,
+    [WRITES_TABLE],
+  )
+  return rows.map(({ line }) => line)
+}
