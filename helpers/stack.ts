@@ -269,6 +269,15 @@ export async function compose(
   return result.stdout
 }
 
+/**
+ * The guide's scaling command (`docker compose up -d --scale api-gateway=3`), waiting until the
+ * replicas are healthy. As the guide writes it: for the whole project. Compose 2.26 recreates a
+ * service's running containers on `up --no-deps <service>` though nothing changed (its dry run
+ * says Recreate), which would replace the replicas that are serving.
+ */
+export const scale = (service: string, replicas: number): Promise<string> =>
+  compose(['up', '-d', '--wait', '--scale', `${service}=${replicas}`])
+
 /** The running containers of a service now (stack().containers is what ran at start-up). */
 export async function replicasOf(service: string): Promise<string[]> {
   const { stdout } = await docker([
@@ -374,6 +383,36 @@ export async function crash(
   })
   if (exitCode !== 0) throw new Error(`could not kill ${container}'s main process ${before.pid}: ${stderr.trim()}`)
   return { ...before, killedAt: performance.now() }
+}
+
+/**
+ * Stops or continues every process of a container (SIGSTOP, SIGCONT), sent as crash sends its
+ * kill: from a helper in the engine host's PID namespace, to the pids `docker top` reports there.
+ * A stopped process holds what it has, answers nothing and acknowledges nothing, as a hung one
+ * would; Docker's own `pause` freezes the cgroup instead, and on cgroup v1 that failed ("unable
+ * to freeze") on a busy process. SIGKILL still ends a stopped process at once.
+ */
+async function signalAll(container: string, signal: 'STOP' | 'CONT'): Promise<void> {
+  const top = await docker(['top', container, '-o', 'pid'])
+  if (top.exitCode !== 0) throw new Error(`docker top ${container} failed: ${top.stderr.trim()}`)
+  const pids = top.stdout
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim())
+    .filter((line) => /^\d+$/.test(line))
+  if (pids.length === 0) throw new Error(`container ${container} runs no process to ${signal}`)
+  const { exitCode, stderr } = await runHelper(credential('TOOLS_IMAGE'), ['kill', `-${signal}`, ...pids], {
+    flags: ['--pid', 'host'],
+  })
+  if (exitCode !== 0) throw new Error(`could not send SIG${signal} to ${container}'s processes: ${stderr.trim()}`)
+}
+
+/** Every process of a container stopped where it is (SIGSTOP): a hung instance. */
+export const freeze = (container: string): Promise<void> => signalAll(container, 'STOP')
+
+/** A frozen container's processes going on (SIGCONT); nothing to do once it is no longer running. */
+export async function thaw(container: string): Promise<void> {
+  if ((await processOf(container)).pid > 0) await signalAll(container, 'CONT')
 }
 
 /** The named volume a service keeps its data in (its path in policy.stateful), by its Docker name, as it runs now. */

@@ -2,7 +2,7 @@
 // the shared stack. Each test puts the stack back as it found it (three gateway replicas, one
 // user-service, nginx reloaded, everything healthy), pass or fail.
 import { beforeAll, beforeEach, describe, expect } from 'vitest'
-import { consumersByAddress } from '../../helpers/broker.ts'
+import { competingConsumers } from '../../helpers/broker.ts'
 import { docker } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
 import { it } from '../../helpers/stack-test.ts'
@@ -16,6 +16,7 @@ import {
   publishedAddress,
   reloadNginx,
   replicasOf,
+  scale,
   failIfDown,
   stack,
   stateOf,
@@ -33,15 +34,6 @@ import { policy } from '../../fixtures/policy.ts'
  * request count, on a fast machine, did: 600 requests took 3 s), so it is a span of time.
  */
 const AFTER_LEAVING_MS = 15_000
-
-/**
- * The guide's scaling command (`docker compose up -d --scale api-gateway=3`), waiting until the
- * replicas are healthy. As the guide writes it: for the whole project. Compose 2.26 recreates a
- * service's running containers on `up --no-deps <service>` though nothing changed (its dry run
- * says Recreate), which would replace the replicas that are serving.
- */
-const scale = (service: string, replicas: number): Promise<string> =>
-  compose(['up', '-d', '--wait', '--scale', `${service}=${replicas}`])
 
 // Each test waits for the stack to be whole again at its end, which can take a RabbitMQ restart:
 // a compose command may take 180 s, and the waits after it up to 120 s more.
@@ -97,28 +89,11 @@ describe('scaling and replicas going away', { timeout: 360_000 }, () => {
   it('[LB-1] --scale user-service=5 gives five instances, each consuming from the broker', async ({ afterwards }) => {
     afterwards(() => scale('user-service', 1), wholeAgain)
     await scale('user-service', 5)
-    const instances = await replicasOf('user-service')
-    expect(await Promise.all(instances.map((id) => stateOf(id)))).toEqual(Array(5).fill('healthy'))
-    // Counted by the broker, by each instance's address: no queue name is needed, and an
-    // instance that is up but consumes nothing shows as one.
-    const addresses = await Promise.all(instances.map((id) => addressOf(id, 'backend')))
-    let consuming: Record<string, string[]> = {}
-    await expect
-      .poll(
-        async () => {
-          consuming = await consumersByAddress()
-          return addresses.filter((address) => (consuming[address] ?? []).length === 0)
-        },
-        { timeout: 30_000, interval: 250, message: 'user-service instances the broker never saw consume' },
-      )
-      .toEqual([])
-    // Competing for one queue, as instances of one service do: a queue every instance consumes.
-    const shared = (consuming[addresses[0] ?? ''] ?? []).filter((queue) =>
-      addresses.every((address) => (consuming[address] ?? []).includes(queue)),
-    )
+    const { instances, consuming, shared } = await competingConsumers('user-service')
+    expect(await Promise.all(instances.map(({ id }) => stateOf(id)))).toEqual(Array(5).fill('healthy'))
     recordFigures('LB-1', {
       userServiceInstances: instances.length,
-      userServiceConsuming: addresses.filter((address) => (consuming[address] ?? []).length > 0).length,
+      userServiceConsuming: instances.filter(({ address }) => (consuming[address] ?? []).length > 0).length,
       userServiceSharedQueues: shared.length,
     })
     expect(shared, `queues the instances consume: ${JSON.stringify(consuming)}`).not.toEqual([])
