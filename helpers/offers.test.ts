@@ -20,6 +20,7 @@ describe("a stack's offers beyond the guide", () => {
         claims: ['CF-5'],
         reason: expect.stringMatching(/bearer token \(api.create and api.token\) in .*\(there is none\)/),
       },
+      { claims: ['MB-1', 'MB-3'], reason: expect.stringMatching(/as a command \(api.create\)/) },
       { claims: ['MB-2'], reason: expect.stringMatching(/publishes an event \(api.create and api.event\)/) },
     ])
   })

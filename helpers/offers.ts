@@ -54,6 +54,11 @@ const NEEDS: readonly {
     what: 'API route that checks a bearer token (api.create and api.token)',
   },
   {
+    claims: ['MB-1', 'MB-3'],
+    needs: ['create'],
+    what: 'API route whose request goes to user-service as a command (api.create)',
+  },
+  {
     claims: ['MB-2'],
     needs: ['create', 'event'],
     what: 'API route whose request publishes an event (api.create and api.event)',
