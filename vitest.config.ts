@@ -42,10 +42,10 @@ export default defineConfig({
         test: {
           name: 'controls',
           include: ['fixtures/mutants/*.test.ts', 'fixtures/minimal/*.test.ts'],
-          // Each control runs the whole main job on its own throwaway stack: two at a time within
+          // Each control runs the whole main job on its own throwaway stack: three at a time within
           // the file (its mutants), one file at a time.
           fileParallelism: false,
-          maxConcurrency: 2,
+          maxConcurrency: 3,
           testTimeout: 360_000,
         },
       },

@@ -158,20 +158,34 @@ export async function preflight(config: Config, composeEnv: Record<string, strin
     profiles: profiles.join(','),
     model,
     staticModel: everything,
-    unverifiable: [
-      ...unverifiable,
-      ...unverifiableWithout(offers, config.offersFile),
-      ...(policy.migrations in model.services
-        ? []
-        : [
-            {
-              claims: ['UP-2'],
-              reason: `the stack has no ${policy.migrations} service (the guide runs \`docker compose run --rm ${policy.migrations}\`)`,
-            },
-          ]),
-    ],
+    unverifiable: [...unverifiable, ...unverifiableWithout(offers, config.offersFile), ...unverifiableByShape(model)],
     offers,
   }
+}
+
+/** The claims a stack's shape leaves without anything to check: a part of the guide it does not have. */
+function unverifiableByShape(model: ComposeModel): Unverifiable[] {
+  const pooled = Object.values(model.services).some(
+    (service) => service.environment?.[policy.poolVariable] !== undefined,
+  )
+  return [
+    ...(policy.migrations in model.services
+      ? []
+      : [
+          {
+            claims: ['UP-2'],
+            reason: `the stack has no ${policy.migrations} service (the guide runs \`docker compose run --rm ${policy.migrations}\`)`,
+          },
+        ]),
+    ...(pooled
+      ? []
+      : [
+          {
+            claims: ['TS-1'],
+            reason: `no service of the stack is given ${policy.poolVariable}, the bound TS-1 holds it to`,
+          },
+        ]),
+  ]
 }
 
 /**

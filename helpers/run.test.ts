@@ -117,6 +117,7 @@ describe('run credentials', () => {
       health: { interval: '1s', startInterval: null },
       healthBudgetsMs: { postgres: 50_000 },
       offers: { api: { token: { refused: 401 } } },
+      unverifiable: ['TS-1'],
     }
     const env = runToEnv(run)
     expect(env.BANYAN_RUN).not.toContain(composeEnv.DATABASE_PASSWORD)

@@ -32,6 +32,8 @@ export interface RunContext {
   readonly healthBudgetsMs: Readonly<Record<string, number | null>>
   /** What the stack offers beyond the guide (helpers/offers.ts). */
   readonly offers: Offers
+  /** The claims preflight found nothing to check in (helpers/claims.ts's Unverifiable): their tests do not run. */
+  readonly unverifiable: readonly string[]
 }
 
 const SECRET_VARIABLES = [
@@ -41,6 +43,14 @@ const SECRET_VARIABLES = [
   'JWT_SECRET',
   'GRAFANA_ADMIN_PASSWORD',
 ] as const
+
+/**
+ * CF-2: the variables a deployment must be given, with no default: the guide's `.env` has a
+ * placeholder for each secret (<SECURE_PASSWORD>, <SECURE_RANDOM_SECRET>), and a user name is a
+ * credential as much as its password. A stack that starts without one runs with a value nobody
+ * chose.
+ */
+export const REQUIRED_VARIABLES = ['DATABASE_USER', 'RABBITMQ_USER', ...SECRET_VARIABLES] as const
 
 /** The reference stack's published ports; a throwaway run takes any free one for each. */
 const PUBLISHED_PORTS = ['NGINX_HTTP_PORT', 'GRAFANA_PORT', 'JAEGER_UI_PORT'] as const
@@ -215,6 +225,7 @@ export function prepareRun(config: Config, checked: Preflight, composeEnv: Recor
     health,
     healthBudgetsMs: healthBudgetsMs(checked.model),
     offers: checked.offers,
+    unverifiable: checked.unverifiable.flatMap(({ claims }) => claims),
   }
 }
 

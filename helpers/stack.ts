@@ -37,6 +37,11 @@ export function offers(): Offers {
   return runFromEnv().offers
 }
 
+/** Whether preflight left a claim something to check in this stack (else it reads "not verifiable here", and its tests do not run). */
+export function verifiable(claim: string): boolean {
+  return !runFromEnv().unverifiable.includes(claim)
+}
+
 /** The one container of a service that runs a single replica. */
 export function containerOf(service: string): string {
   const ids = stack().containers[service] ?? []
@@ -130,9 +135,14 @@ async function ownCheckPasses(container: string): Promise<boolean | null> {
 
 /** The address on this machine where a service publishes a container port (nginx's 80, say). */
 export async function publishedAddress(service: string, port: number): Promise<string> {
-  const { stdout } = await docker(['port', await runningContainerOf(service), String(port)])
+  return publishedAddressOf(await runningContainerOf(service), port)
+}
+
+/** Where on this machine a container publishes one of its ports (any project's). */
+export async function publishedAddressOf(container: string, port: number): Promise<string> {
+  const { stdout } = await docker(['port', container, String(port)])
   const published = /:(\d+)$/m.exec(stdout.trim())?.[1]
-  if (published === undefined) throw new Error(`${service} publishes no host port for ${port}: ${stdout.trim()}`)
+  if (published === undefined) throw new Error(`${container} publishes no host port for ${port}: ${stdout.trim()}`)
   return `127.0.0.1:${published}`
 }
 
@@ -277,6 +287,28 @@ export async function compose(
  */
 export const scale = (service: string, replicas: number): Promise<string> =>
   compose(['up', '-d', '--wait', '--scale', `${service}=${replicas}`])
+
+/**
+ * What of the shared stack's storage a second project of the run's would share: a stateful
+ * service's data on a bind mount, or on a volume whose name is not the project's own (an
+ * `external` or named one). Two servers on one data folder would break the shared stack mid-run.
+ */
+export async function storageShared(project: string, services: readonly string[]): Promise<string[]> {
+  const model = JSON.parse(await compose(['config', '--format', 'json'], 30_000, project)) as {
+    services: Record<string, { volumes?: { type: string; source?: string; target: string }[] }>
+    volumes?: Record<string, { name?: string; external?: boolean }>
+  }
+  return services.flatMap((service) =>
+    (model.services[service]?.volumes ?? [])
+      .filter(({ target }) => target === policy.stateful[service])
+      .filter(({ type, source = '' }) => {
+        const volume = model.volumes?.[source]
+        if (type === 'tmpfs') return false
+        return type !== 'volume' || volume?.external === true || !(volume?.name ?? '').startsWith(`${project}_`)
+      })
+      .map(({ type, source, target }) => `${service}'s ${target} (${type} ${source ?? ''})`),
+  )
+}
 
 /** The running containers of a service now (stack().containers is what ran at start-up). */
 export async function replicasOf(service: string): Promise<string[]> {

@@ -20,12 +20,12 @@ describe('evenSpread', () => {
 describe('unanswered', () => {
   it('keeps every reply that is not a 2xx, and every request that got none', () => {
     const replies = [
-      { at: 0, status: 200 },
-      { at: 1, status: 204 },
-      { at: 3, status: 502 },
-      { at: 4, status: 0, error: 'ECONNRESET' },
-      { at: 5, status: 301 },
-      { at: 6, status: 404 },
+      { at: 0, status: 200, ms: 1 },
+      { at: 1, status: 204, ms: 1 },
+      { at: 3, status: 502, ms: 1 },
+      { at: 4, status: 0, ms: 1, error: 'ECONNRESET' },
+      { at: 5, status: 301, ms: 1 },
+      { at: 6, status: 404, ms: 1 },
     ]
     expect(unanswered(replies).map(({ at }) => at)).toEqual([3, 4, 5, 6])
   })

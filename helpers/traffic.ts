@@ -10,6 +10,8 @@ export interface Reply {
   at: number
   /** The HTTP status, or 0 when the client saw no response at all (reset, refused, timeout). */
   status: number
+  /** How long it took to be answered (or to fail), in ms. */
+  ms: number
   error?: string
 }
 
@@ -22,9 +24,9 @@ async function get(url: string, started: number, headers: Record<string, string>
       bodyTimeout: 10_000,
     })
     await body.dump()
-    return { at, status: statusCode }
+    return { at, status: statusCode, ms: elapsedMs(started) - at }
   } catch (error) {
-    return { at, status: 0, error: error instanceof Error ? error.message : String(error) }
+    return { at, status: 0, ms: elapsedMs(started) - at, error: error instanceof Error ? error.message : String(error) }
   }
 }
 

@@ -284,18 +284,28 @@ describe('the message bus with competing consumers', { timeout: 360_000 }, () =>
     await untilSucceeded(30, 'the burst did not get going')
     // Frozen, it keeps what the broker hands it from now on while the others go on: a few more
     // commands answered by them mean that round robin has given it some. Then it is killed as a
-    // crash would, well before the gateway gives up on what it held. Nothing is asked of the
-    // broker about it meanwhile: its channel to a frozen client blocks rabbitmqctl.
+    // crash would. Nothing is asked of the broker about it meanwhile: its channel to a frozen
+    // client blocks rabbitmqctl.
     await freeze(victim.id)
     afterwards(() => thaw(victim.id))
     await untilSucceeded(succeeded() + 6, 'the others answered nothing while one consumer was frozen')
     await crash(victim.id)
-    const failed = failures(await load.done)
-    recordFigures('MB-3', { burst: BURST, failed: failed.length })
-    // First: a consumer that acknowledges nothing gives no count to wait for below.
+    // A request the gateway gave up on while its command waited with the frozen one is no lost
+    // command: the claim is about messages, so the store and the broker judge, not HTTP replies.
+    const requestsFailed = failures(await load.done).length
+    const expected = Object.fromEntries(Object.entries(perCreate).map(([table, rows]) => [table, rows * BURST]))
+    recordFigures('MB-3', { burst: BURST, requestsFailed })
+    // Polled: what the frozen one held is handled by the others after its death, in their time.
+    await expect
+      .poll(async () => grown(rowsBefore, await storeRows()), {
+        timeout: 30_000,
+        interval: 500,
+        message: `the store never gained the rows of ${BURST} commands once each (${JSON.stringify(expected)}): lost or handled twice`,
+      })
+      .toEqual(expected)
     expect(
-      failed,
-      `commands were lost or failed when a consumer was killed: ${failed.length} of ${BURST} (${[...new Set(failed)].slice(0, 3).join('; ')})`,
+      (await consumersOf(queue)).filter(({ acknowledges }) => !acknowledges).map(({ address }) => address),
+      `consumers of ${queue} whose messages the broker forgets as it hands them over (no acknowledgement)`,
     ).toEqual([])
     const commands = probes + CALIBRATION + BURST
     const passedQueue = await settled(
@@ -305,15 +315,10 @@ describe('the message bus with competing consumers', { timeout: 360_000 }, () =>
       commands,
       `queue ${queue} never counted the acknowledgements of ${commands} commands`,
     )
-    const gain = grown(rowsBefore, await storeRows())
     recordFigures('MB-3', {
       redelivered: passedQueue.redelivered,
       acknowledged: passedQueue.acknowledged - CALIBRATION - probes,
     })
-    expect(
-      (await consumersOf(queue)).filter(({ acknowledges }) => !acknowledges).map(({ address }) => address),
-      `consumers of ${queue} whose messages the broker forgets as it hands them over (no acknowledgement)`,
-    ).toEqual([])
     expect(
       {
         published: passedQueue.publish,
@@ -322,10 +327,6 @@ describe('the message bus with competing consumers', { timeout: 360_000 }, () =>
       },
       `queue ${queue} for ${commands} commands: what the killed consumer held must be handed out again (${passedQueue.redelivered} were)`,
     ).toEqual({ published: commands, acknowledged: commands, redelivered: true })
-    expect(
-      gain,
-      `the store gained ${JSON.stringify(gain)} rows for ${BURST} commands: one handled twice or not at all`,
-    ).toEqual(Object.fromEntries(Object.entries(perCreate).map(([table, rows]) => [table, rows * BURST])))
   })
 
   it('[MB-3] commands the broker took while no consumer ran are all there after a broker restart, and handled once after', async ({
@@ -349,9 +350,12 @@ describe('the message bus with competing consumers', { timeout: 360_000 }, () =>
     await compose(['restart', 'rabbitmq'])
     const broker = await runningContainerOf('rabbitmq')
     await untilState(broker, 'healthy', 'the broker did not turn healthy after its restart', 120_000)
-    const afterRestart = (await queueDepths())[queue] ?? 0
+    const afterRestart = (await queueDepths())[queue] ?? 'the queue is gone'
     await load.done
-    recordFigures('MB-3', { waitingBeforeRestart: WAITING, waitingAfterRestart: afterRestart })
+    recordFigures('MB-3', {
+      waitingBeforeRestart: WAITING,
+      waitingAfterRestart: typeof afterRestart === 'number' ? afterRestart : 0,
+    })
     expect(afterRestart, `commands in ${queue} after the broker restart, of ${WAITING} before`).toBe(WAITING)
     await compose(['start', SERVICE])
     await expect

@@ -2,6 +2,7 @@
 // project of the run's own: the same compose files, override and credentials under another
 // project name, so its containers, network and volumes carry the run's labels and go with the
 // run however it ends. Only the infrastructure is started, which is LC-2's own promise.
+import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { policy } from '../../fixtures/policy.ts'
 import { projectResources } from '../../helpers/compose.ts'
@@ -9,17 +10,22 @@ import { recordFigures } from '../../helpers/figures.ts'
 import { amqpConnection, pgClient, redisReplies } from '../../helpers/probes.ts'
 import { it } from '../../helpers/stack-test.ts'
 import { elapsedMs } from '../../helpers/units.ts'
+import { docker } from '../../helpers/docker.ts'
+import { steadyLoad } from '../../helpers/traffic.ts'
 import type pg from 'pg'
-import { differences, fingerprint } from '../../helpers/backup.ts'
+import { differences, fingerprint, pgDump, restoreSql } from '../../helpers/backup.ts'
 import {
   addressOf,
+  publishedAddressOf,
   compose,
   credential,
   databaseLogin,
   failIfDown,
   stack,
+  runningContainerOf,
   stackDatabase,
   stateOf,
+  storageShared,
 } from '../../helpers/stack.ts'
 import { WRITES_TABLE } from '../../helpers/writes.ts'
 
@@ -40,11 +46,12 @@ describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
     return states
   }
   const volumes = async (): Promise<string[]> => (await projectResources(project, 'volumes')).map(([, name]) => name)
-  const address = async (service: string): Promise<string> => {
+  const containerOf = async (service: string): Promise<string> => {
     const container = (await projectResources(project, 'containers')).find(([, name]) => name === service)
     if (container === undefined) throw new Error(`project ${project} runs no ${service}`)
-    return addressOf(container[0], 'backend', project)
+    return container[0]
   }
+  const address = async (service: string): Promise<string> => addressOf(await containerOf(service), 'backend', project)
   const broker = async () =>
     amqpConnection(
       `amqp://${credential('RABBITMQ_USER')}:${credential('RABBITMQ_PASSWORD')}@${await address('rabbitmq')}:5672`,
@@ -94,32 +101,10 @@ describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
     }
   }
 
-  /**
-   * What of the shared stack's storage a second project would share: a stateful service's data
-   * on a bind mount, or on a volume whose name is not the project's own (an `external` or named
-   * one). Two servers on one data folder would break the shared stack mid-run.
-   */
-  async function sharedStorage(): Promise<string[]> {
-    const model = JSON.parse(await own(['config', '--format', 'json'])) as {
-      services: Record<string, { volumes?: { type: string; source?: string; target: string }[] }>
-      volumes?: Record<string, { name?: string; external?: boolean }>
-    }
-    return infrastructure.flatMap((service) =>
-      (model.services[service]?.volumes ?? [])
-        .filter(({ target }) => target === policy.stateful[service])
-        .filter(({ type, source = '' }) => {
-          const volume = model.volumes?.[source]
-          if (type === 'tmpfs') return false
-          return type !== 'volume' || volume?.external === true || !(volume?.name ?? '').startsWith(`${project}_`)
-        })
-        .map(({ type, source, target }) => `${service}'s ${target} (${type} ${source ?? ''})`),
-    )
-  }
-
   let upMs = 0
   beforeAll(async () => {
     if (stack().failure !== null) return
-    const shared = await sharedStorage()
+    const shared = await storageShared(project, infrastructure)
     if (shared.length > 0)
       throw new Error(`a second project would share the running stack's storage: ${shared.join(', ')}`)
     const started = performance.now()
@@ -168,54 +153,230 @@ describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
     ).toEqual({ postgres: 'no table', rabbitmq: '0 messages', redis: 'no key (:0)' })
   })
 
-  // On the empty event store down -v left: the migrations must make the schema the running stack
-  // has, and a second run must change nothing, schema or rows.
+  // On an empty event store of its own: the migrations must make tables the running stack runs
+  // with. Then the running stack's data goes in (its rows of those tables), and a second run must
+  // change nothing: no row, no sequence, no table dropped and made again, nothing added to the
+  // schema (an unnamed index made anew each run shows in the schema dump).
   it.runIf(stack().services.includes(MIGRATIONS))(
-    '[UP-2] docker compose run --rm migrations makes the schema the stack runs with, and running it again changes nothing',
+    '[UP-2] docker compose run --rm migrations makes the schema the stack runs with, and running it again on its data changes nothing',
     async () => {
       failIfDown()
+      // Its own empty store, whatever the tests before it left (or failed to leave).
+      await own(['down', '-v', '--timeout', '5'])
+      await own(['up', '-d', '--wait', 'postgres'])
+      const login = databaseLogin()
+      const ownPostgres = await containerOf('postgres')
       let shared: string[]
       {
         await using running = await stackDatabase()
-        shared = await schemaOf(running)
+        shared = await columnsOf(running)
       }
-      await using client = await pgClient({ host: await address('postgres'), port: 5432, ...databaseLogin() })
-      expect(await schemaOf(client), 'the event store down -v left is not empty').toEqual([])
+      await using client = await pgClient({ host: await address('postgres'), port: 5432, ...login })
+      expect(await columnsOf(client), 'the event store is not empty before the migrations ran').toEqual([])
       await own(['run', '--rm', MIGRATIONS])
-      const migrated = await schemaOf(client)
-      const once = await fingerprint(client)
-      await own(['run', '--rm', MIGRATIONS])
-      const found = {
-        schema: migrated,
-        again: differences(once, await fingerprint(client)),
-        schemaAgain: await schemaOf(client),
-      }
-      // The message says what differs, so a refutation reads without the evidence folder.
-      const unlike = (columns: string[]) => [
-        ...columns.filter((column) => !shared.includes(column)).map((column) => `+${column}`),
-        ...shared.filter((column) => !columns.includes(column)).map((column) => `-${column}`),
-      ]
+      const migrated = await columnsOf(client)
+      const unknown = migrated.filter((column) => !shared.includes(column))
       expect(
-        found,
-        `the migrations run twice on an empty event store: first run against the stack's schema [${unlike(migrated).join(', ')}], ` +
-          `second run changed [${found.again.join('; ')}] and its schema [${unlike(found.schemaAgain).join(', ')}]`,
-      ).toEqual({ schema: shared, again: [], schemaAgain: shared })
-      recordFigures('UP-2', { tablesMigrated: new Set(migrated.map((column) => column.split('.')[0])).size })
+        { made: migrated.length > 0, unknown },
+        `the migrations' schema against the running stack's: made ${migrated.length} columns, ${unknown.length} the stack does not run with`,
+      ).toEqual({ made: true, unknown: [] })
+      // The running stack's rows of the migrated tables in place of what the first run wrote
+      // (its own bookkeeping included), sequences with them: the store a second run meets in use.
+      const tables = [
+        ...new Set(migrated.map((column) => column.split(' ')[0]?.split('.').slice(0, 2).join('.') ?? '')),
+      ]
+      const data = await pgDump(await runningContainerOf('postgres'), login, [
+        '--data-only',
+        '--disable-triggers',
+        ...tables.flatMap((table) => ['-t', table]),
+      ])
+      await client.query(`TRUNCATE ${tables.map(quotedName).join(', ')} RESTART IDENTITY CASCADE`)
+      await restoreSql(ownPostgres, login, data)
+      const before = {
+        rows: await fingerprint(client),
+        tables: await tableIds(client),
+        schema: await pgDump(ownPostgres, login, ['--schema-only']),
+      }
+      await own(['run', '--rm', MIGRATIONS])
+      const after = {
+        rows: await fingerprint(client),
+        tables: await tableIds(client),
+        schema: await pgDump(ownPostgres, login, ['--schema-only']),
+      }
+      const changed = {
+        rows: differences(before.rows, after.rows),
+        tablesMadeAgain: Object.keys(before.tables).filter((table) => after.tables[table] !== before.tables[table]),
+        schemaLines: lineChanges(before.schema, after.schema),
+      }
+      recordFigures('UP-2', {
+        tablesMigrated: tables.length,
+        rowsCopied: Object.values(before.rows.tables).reduce((sum, { rows }) => sum + rows, 0),
+        tablesOnlyTheStackHas: new Set(
+          shared.filter((column) => !migrated.includes(column)).map((c) => c.split('.')[1]),
+        ).size,
+      })
+      expect(
+        changed,
+        `the migrations run again on the stack's data changed rows [${changed.rows.join('; ')}], ` +
+          `made tables again [${changed.tablesMadeAgain.join(', ')}], changed the schema [${changed.schemaLines.join(' | ')}]`,
+      ).toEqual({ rows: [], tablesMadeAgain: [], schemaLines: [] })
     },
   )
+
+  // The guide's maintenance window ends in `docker compose down`: what is in flight then must be
+  // answered before the services go. This project's nginx and what it needs, under closed-loop
+  // load (every client always has one request out), the gateway replicas then starved of CPU
+  // (`docker update --cpus`) so that a request lasts long enough for the stop to find it: slow
+  // for a real reason, with no help from the service. The load goes on until Docker signals
+  // nginx; what was sent before that and answered after is what was in flight. Requests sent
+  // after it may be refused (the guide drains first).
+  it('[UP-3] docker compose down lets the requests in flight complete before the services stop', async () => {
+    failIfDown()
+    await own(['up', '-d', '--wait', 'nginx'])
+    const nginx = await containerOf('nginx')
+    const health = `http://${await publishedAddressOf(nginx, 80)}/health`
+    const load = steadyLoad(health, IN_FLIGHT)
+    const answered = (count: number, what: string) =>
+      expect
+        .poll(() => load.results.length, { timeout: 60_000, interval: 50, message: what })
+        .toBeGreaterThanOrEqual(count)
+    // Warm first: pools and connections made at full speed, so starving them later costs time only.
+    await answered(IN_FLIGHT * 4, 'the stack answered nothing')
+    for (const [id, service] of await projectResources(project, 'containers')) {
+      if (service !== 'api-gateway') continue
+      const updated = await docker(['update', '--cpus', STARVED_CPUS, id])
+      if (updated.exitCode !== 0)
+        throw new Error(`docker update --cpus ${STARVED_CPUS} ${id} failed: ${updated.stderr.trim()}`)
+    }
+    await answered(load.results.length + IN_FLIGHT, 'the starved stack answered nothing')
+    using signal = nextSignal(nginx)
+    let signalledAt: number | undefined
+    // Sending stops at the signal: what goes out after it is no in-flight request, and a closed
+    // loop against a stopped nginx would only spin.
+    const stopped = signal.at.then((at) => {
+      signalledAt = at
+      return load.stop()
+    })
+    await own(['down', '--timeout', '30'])
+    await expect
+      .poll(() => signalledAt, {
+        timeout: 10_000,
+        interval: 50,
+        message: 'Docker never signalled nginx in docker compose down',
+      })
+      .toBeDefined()
+    const replies = await stopped
+    const signalled = signalledAt ?? 0
+    const inFlight = replies.filter(
+      ({ at, ms }) => load.started + at < signalled && load.started + at + ms >= signalled,
+    )
+    // What nginx or the client report for a request that was cut: no answer, or a broken upstream.
+    const cut = inFlight.filter(({ status }) => [0, 502, 504].includes(status))
+    recordFigures('UP-3', {
+      inFlightAtSignal: inFlight.length,
+      cut: cut.length,
+      longestInFlightMs: Math.max(0, ...inFlight.map(({ ms }) => Math.round(ms))),
+    })
+    expect(
+      cut.map(({ status, error }) => error ?? `HTTP ${status}`),
+      `requests in flight when nginx was signalled that were cut, of ${inFlight.length}`,
+    ).toEqual([])
+    expect(
+      inFlight.length,
+      'no request was in flight when nginx was signalled: the stop reached nothing',
+    ).toBeGreaterThan(0)
+  })
 })
+
+/** CPU left to each gateway replica in UP-3: a request then lasts a few hundred ms under the load. */
+const STARVED_CPUS = '0.05'
+/** UP-3's clients, each with one request out at any time. */
+const IN_FLIGHT = 30
+
+/**
+ * The moment Docker next signals a container (its `kill` event), on performance.now()'s clock:
+ * watched as it happens, from before the stop (a replay afterwards can miss it, the engine keeps
+ * only its last events). Ends its watcher when disposed.
+ */
+function nextSignal(container: string): { at: Promise<number> } & Disposable {
+  const watcher = spawn('docker', [
+    'events',
+    '--filter',
+    `container=${container}`,
+    '--filter',
+    'event=kill',
+    '--format',
+    '{{.TimeNano}}',
+  ])
+  const at = new Promise<number>((resolve, reject) => {
+    let seen = ''
+    watcher.stdout.on('data', (chunk: Buffer) => {
+      seen += chunk.toString('utf8')
+      const [nanos] = seen.split('\n')
+      // Docker's clock is this machine's: an epoch time, turned into performance.now()'s.
+      if (seen.includes('\n') && nanos !== undefined)
+        resolve(Number(BigInt(nanos.trim()) / 1_000_000n) - Date.now() + performance.now())
+    })
+    watcher.on('exit', (code) => {
+      reject(new Error(`docker events ended (${String(code)}) before ${container} was signalled`))
+    })
+  })
+  return {
+    at,
+    [Symbol.dispose]: () => {
+      watcher.kill()
+    },
+  }
+}
 
 /** The migrations service, as the guide runs it: `docker compose run --rm migrations`. */
 const MIGRATIONS = policy.migrations
 
-/** The tables and columns of a database, one `table.column type` line each, less the suite's own tables: what a migration makes. */
-async function schemaOf(client: pg.ClientBase): Promise<string[]> {
+/** PostgreSQL's own schemas, which no migration makes. */
+const OWN_TABLES = `table_schema NOT IN ('pg_catalog', 'information_schema') AND table_schema NOT LIKE 'pg\\_%'`
+
+/** The columns of a database, one `schema.table.column type` line each, less the suite's own tables: what a migration makes. */
+async function columnsOf(client: pg.ClientBase): Promise<string[]> {
   const { rows } = await client.query<{ line: string }>(
-    `SELECT table_name || '.' || column_name || ' ' || data_type AS line FROM information_schema.columns
-     WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_schema NOT LIKE 'pg\\_%'
-       AND table_name NOT IN ($1, 'lifecycle_kept')
+    `SELECT table_schema || '.' || table_name || '.' || column_name || ' ' || data_type AS line
+     FROM information_schema.columns
+     WHERE ${OWN_TABLES} AND table_name NOT IN ($1, 'lifecycle_kept')
      ORDER BY table_schema, table_name, ordinal_position`,
     [WRITES_TABLE],
   )
   return rows.map(({ line }) => line)
+}
+
+/** `schema.table` as SQL quotes it. */
+const quotedName = (table: string): string =>
+  table
+    .split('.')
+    .map((part) => `"${part.replaceAll('"', '""')}"`)
+    .join('.')
+
+/** Each table's identity (its oid): a table dropped and made again has a new one, however alike. */
+async function tableIds(client: pg.ClientBase): Promise<Record<string, string>> {
+  const { rows } = await client.query<{ name: string; oid: string }>(
+    `SELECT n.nspname || '.' || c.relname AS name, c.oid::text AS oid FROM pg_class c
+     JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'`,
+  )
+  return Object.fromEntries(rows.map(({ name, oid }) => [name, oid]))
+}
+
+/**
+ * The lines one schema dump has and the other has not, each marked + or -, for a message. pg_dump
+ * from 15.14 and 17.6 on brackets its output in `\restrict <key>` and `\unrestrict <key>` with a
+ * key new each time: those lines are left out, with comments.
+ */
+function lineChanges(before: string, after: string): string[] {
+  // Its comments and blank lines say nothing the statements do not.
+  const lines = (dump: string) =>
+    new Set(dump.split('\n').filter((line) => line !== '' && !line.startsWith('--') && !/^\\(un)?restrict /.test(line)))
+  const was = lines(before)
+  const is = lines(after)
+  return [
+    ...[...is].filter((line) => !was.has(line)).map((line) => `+${line}`),
+    ...[...was].filter((line) => !is.has(line)).map((line) => `-${line}`),
+  ]
 }
