@@ -20,11 +20,11 @@ export interface Fingerprint {
 }
 
 /** Every schema of the database but PostgreSQL's own: a deployment may keep its data outside `public`. */
-const ownSchema = (column: string): string =>
+export const ownSchema = (column: string): string =>
   `${column} NOT IN ('pg_catalog', 'information_schema') AND ${column} NOT LIKE 'pg\\_%'`
 
 /** A name as SQL quotes it. */
-const quoted = (name: string): string => `"${name.replaceAll('"', '""')}"`
+export const quoted = (name: string): string => `"${name.replaceAll('"', '""')}"`
 
 export async function fingerprint(client: pg.ClientBase): Promise<Fingerprint> {
   const { rows: tables } = await client.query<{ schema: string; name: string }>(

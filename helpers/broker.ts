@@ -145,6 +145,17 @@ const passed = (stats: MessageStats | undefined): Passed => ({
   acknowledged: stats?.ack ?? 0,
 })
 
+/** No message yet: where a sum of counters starts, and what a queue or client that never showed up took. */
+export const NOTHING_PASSED: Passed = passed(undefined)
+
+/** Two readings' counters added, as for one client's channels or a service's instances. */
+export const addPassed = (one: Passed, other: Passed): Passed => ({
+  publish: one.publish + other.publish,
+  delivered: one.delivered + other.delivered,
+  redelivered: one.redelivered + other.redelivered,
+  acknowledged: one.acknowledged + other.acknowledged,
+})
+
 /** What passed through one queue, and how many messages it holds now, by the management API. */
 export async function queueCounters(queue: string): Promise<Passed & { messages: number; durable: boolean }> {
   const found = await management<{ message_stats?: MessageStats; messages?: number; durable: boolean }>(
@@ -161,9 +172,7 @@ export async function channelCountersByAddress(): Promise<Record<string, Passed>
   for (const { connection_details, message_stats } of channels) {
     const address = connection_details?.peer_host
     if (address === undefined) continue
-    const sum = (byAddress[address] ??= passed(undefined))
-    const more = passed(message_stats)
-    for (const key of Object.keys(sum) as (keyof Passed)[]) sum[key] += more[key]
+    byAddress[address] = addPassed(byAddress[address] ?? NOTHING_PASSED, passed(message_stats))
   }
   return byAddress
 }

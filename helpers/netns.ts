@@ -32,3 +32,32 @@ export const fromPeer = (port: number, from: string, tag: string): string[] => [
   '--comment',
   tag,
 ]
+
+/** One TCP connection in a container's namespace, as `ss` lists it: the bytes it holds each way and its ends. */
+export interface Socket {
+  /** Bytes received that the process has not read yet. */
+  unread: number
+  local: string
+  peer: string
+}
+
+/** The established TCP connections in a container's network namespace, listed by `ss` from a helper there. */
+export async function socketsIn(container: string): Promise<Socket[]> {
+  const { exitCode, stdout, stderr } = await runHelper(
+    credential('TOOLS_IMAGE'),
+    ['ss', '-Htn', 'state', 'established'],
+    {
+      network: `container:${container}`,
+    },
+  )
+  if (exitCode !== 0) throw new Error(`ss in ${container}'s namespace exited ${exitCode}: ${stderr.trim()}`)
+  // With a state filter ss leaves the state column out: Recv-Q, Send-Q, local, peer.
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields.length >= 4)
+    .map(([unread = '0', , local = '', peer = '']) => ({ unread: Number(unread), local, peer }))
+}
+
+/** The port of an `address:port` (or `[v6]:port`) as ss prints it. */
+export const portOf = (address: string): number => Number(address.slice(address.lastIndexOf(':') + 1))

@@ -67,13 +67,27 @@ export async function addressOf(container: string, network: string, project = st
   return entry.split('=')[1] ?? ''
 }
 
-/** What a container is doing, in one word or two: healthy, unhealthy, starting, exited 0, running. */
-export async function stateOf(container: string): Promise<string> {
-  const format = '{{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{end}}'
+/** What Docker says of a container's state now: its status, exit code, health (if it has a check) and restarts so far. */
+export async function containerState(
+  container: string,
+): Promise<{ status: string; exitCode: number; health: string; restarts: number }> {
+  const format =
+    '{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}}{{end}}'
   const { stdout } = await docker(['inspect', '--format', format, container])
-  const [status = '', exitCode = '', health = ''] = stdout.trim().split(' ')
+  const [status = '', exitCode = '0', restarts = '0', health = ''] = stdout.trim().split(' ')
+  return { status, exitCode: Number(exitCode), health, restarts: Number(restarts) }
+}
+
+/**
+ * What a container is doing, in one word or two (healthy, unhealthy, starting, exited 0, running):
+ * its health where it has a check and runs, else its status
+ * (`exited <code>` when it exited). A restarting or dead container's health is the last run's, so
+ * those say their status.
+ */
+export async function stateOf(container: string): Promise<string> {
+  const { status, exitCode, health } = await containerState(container)
   if (status === 'exited') return `exited ${exitCode}`
-  return health !== '' ? health : status
+  return health !== '' && status !== 'restarting' && status !== 'dead' ? health : status
 }
 
 /**
@@ -424,27 +438,36 @@ export async function crash(
  * would; Docker's own `pause` freezes the cgroup instead, and on cgroup v1 that failed ("unable
  * to freeze") on a busy process. SIGKILL still ends a stopped process at once.
  */
-async function signalAll(container: string, signal: 'STOP' | 'CONT'): Promise<void> {
-  const top = await docker(['top', container, '-o', 'pid'])
-  if (top.exitCode !== 0) throw new Error(`docker top ${container} failed: ${top.stderr.trim()}`)
-  const pids = top.stdout
-    .split('\n')
-    .slice(1)
-    .map((line) => line.trim())
-    .filter((line) => /^\d+$/.test(line))
-  if (pids.length === 0) throw new Error(`container ${container} runs no process to ${signal}`)
+async function signalAll(containers: string | readonly string[], signal: 'STOP' | 'CONT'): Promise<void> {
+  const pids: string[] = []
+  for (const container of typeof containers === 'string' ? [containers] : containers) {
+    const top = await docker(['top', container, '-o', 'pid'])
+    if (top.exitCode !== 0) throw new Error(`docker top ${container} failed: ${top.stderr.trim()}`)
+    const found = top.stdout
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim())
+      .filter((line) => /^\d+$/.test(line))
+    if (found.length === 0) throw new Error(`container ${container} runs no process to ${signal}`)
+    pids.push(...found)
+  }
+  // One helper for them all: the containers stop (or go on) together, not one helper's start apart.
   const { exitCode, stderr } = await runHelper(credential('TOOLS_IMAGE'), ['kill', `-${signal}`, ...pids], {
     flags: ['--pid', 'host'],
   })
-  if (exitCode !== 0) throw new Error(`could not send SIG${signal} to ${container}'s processes: ${stderr.trim()}`)
+  if (exitCode !== 0)
+    throw new Error(`could not send SIG${signal} to ${String(containers)}'s processes: ${stderr.trim()}`)
 }
 
-/** Every process of a container stopped where it is (SIGSTOP): a hung instance. */
-export const freeze = (container: string): Promise<void> => signalAll(container, 'STOP')
+/** Every process of a container (or of several, at once) stopped where it is (SIGSTOP): a hung instance. */
+export const freeze = (containers: string | readonly string[]): Promise<void> => signalAll(containers, 'STOP')
 
-/** A frozen container's processes going on (SIGCONT); nothing to do once it is no longer running. */
-export async function thaw(container: string): Promise<void> {
-  if ((await processOf(container)).pid > 0) await signalAll(container, 'CONT')
+/** Frozen containers' processes going on (SIGCONT); those no longer running are left out. */
+export async function thaw(containers: string | readonly string[]): Promise<void> {
+  const all = typeof containers === 'string' ? [containers] : containers
+  const running = []
+  for (const container of all) if ((await processOf(container)).pid > 0) running.push(container)
+  if (running.length > 0) await signalAll(running, 'CONT')
 }
 
 /** The named volume a service keeps its data in (its path in policy.stateful), by its Docker name, as it runs now. */

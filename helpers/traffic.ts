@@ -15,13 +15,13 @@ export interface Reply {
   error?: string
 }
 
-async function get(url: string, started: number, headers: Record<string, string>): Promise<Reply> {
+async function get(url: string, started: number, headers: Record<string, string>, timeoutMs = 10_000): Promise<Reply> {
   const at = elapsedMs(started)
   try {
     const { statusCode, body } = await request(url, {
       headers,
-      headersTimeout: 10_000,
-      bodyTimeout: 10_000,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
     })
     await body.dump()
     return { at, status: statusCode, ms: elapsedMs(started) - at }
@@ -36,6 +36,8 @@ export interface Load<T> {
   started: number
   /** The results so far, growing while the clients run. */
   results: readonly T[]
+  /** How many requests were sent and are not answered yet. */
+  outstanding: () => number
   /** Resolves with every result once `total` requests were answered (or stop() was called). */
   done: Promise<T[]>
   /** Stops sending, waits for the requests in flight, and returns every result. */
@@ -74,6 +76,7 @@ export function clients<T>(
   return {
     started,
     results,
+    outstanding: () => next - results.length,
     done,
     stop: async () => {
       running = false
@@ -94,9 +97,12 @@ export const burst = (
   headers: Record<string, string> = {},
 ): Promise<Reply[]> => clients(concurrency, (_, started) => get(url, started, headers), total).done
 
-/** Clients that keep sending GETs, `concurrency` at a time, until stopped. */
-export const steadyLoad = (url: string, concurrency: number): Load<Reply> =>
-  clients(concurrency, (_, started) => get(url, started, {}))
+/**
+ * Clients that keep sending GETs, `concurrency` at a time, until stopped; each gives up on a
+ * request after `timeoutMs` without an answer.
+ */
+export const steadyLoad = (url: string, concurrency: number, timeoutMs?: number): Load<Reply> =>
+  clients(concurrency, (_, started) => get(url, started, {}, timeoutMs))
 
 /** Replies a client could not use: no 2xx (a redirect or nginx's own error page), or no response at all. */
 export const unanswered = (replies: readonly Reply[]): Reply[] =>

@@ -9,9 +9,11 @@ import { policy } from '../../fixtures/policy.ts'
 import { call } from '../../helpers/api.ts'
 import { fingerprint } from '../../helpers/backup.ts'
 import {
+  addPassed,
   channelCountersByAddress,
   competingConsumers,
   consumersOf,
+  NOTHING_PASSED,
   queueCounters,
   queueDepths,
   type Passed,
@@ -69,15 +71,6 @@ const grown = (before: Record<string, number>, after: Record<string, number>): R
       .map(([table, rows]) => [table, rows - (before[table] ?? 0)] as const)
       .filter(([, gained]) => gained !== 0),
   )
-
-const NONE: Passed = { publish: 0, delivered: 0, redelivered: 0, acknowledged: 0 }
-
-const add = (one: Passed, other: Passed): Passed => ({
-  publish: one.publish + other.publish,
-  delivered: one.delivered + other.delivered,
-  redelivered: one.redelivered + other.redelivered,
-  acknowledged: one.acknowledged + other.acknowledged,
-})
 
 /** Each counter's gain between two readings. */
 const gained = (before: Passed, after: Passed): Passed => ({
@@ -187,7 +180,7 @@ describe('the message bus with competing consumers', { timeout: 360_000 }, () =>
     count: number,
     message: string,
   ): Promise<Passed> {
-    let gain = NONE
+    let gain = NOTHING_PASSED
     await expect
       .poll(
         async () => {
@@ -209,7 +202,7 @@ describe('the message bus with competing consumers', { timeout: 360_000 }, () =>
     const baselines = await countersOf(shared)
     const channelsBefore = await channelCountersByAddress()
     const { queue, probes } = await commandQueue(shared)
-    const before = { queue: baselines[queue] ?? NONE, channels: channelsBefore, rows: await storeRows() }
+    const before = { queue: baselines[queue] ?? NOTHING_PASSED, channels: channelsBefore, rows: await storeRows() }
     const commands = COMMANDS + probes
     // One at a time: every instance is idle when the next command comes, so the broker's round
     // robin over its consumers is all that picks one (under concurrency a faster one gets more).
@@ -222,7 +215,7 @@ describe('the message bus with competing consumers', { timeout: 360_000 }, () =>
       `queue ${queue} never counted ${commands} acknowledgements`,
     )
     const delivered = (channels: Record<string, Passed>): Passed =>
-      instances.reduce((sum, { address }) => add(sum, channels[address] ?? NONE), NONE)
+      instances.reduce((sum, { address }) => addPassed(sum, channels[address] ?? NOTHING_PASSED), NOTHING_PASSED)
     let channels = before.channels
     await settled(
       async () => delivered((channels = await channelCountersByAddress())),
@@ -232,7 +225,8 @@ describe('the message bus with competing consumers', { timeout: 360_000 }, () =>
       `the ${INSTANCES} instances never took ${commands} commands between them`,
     )
     const perInstance = instances.map(
-      ({ address }) => gained(before.channels[address] ?? NONE, channels[address] ?? NONE).delivered,
+      ({ address }) =>
+        gained(before.channels[address] ?? NOTHING_PASSED, channels[address] ?? NOTHING_PASSED).delivered,
     )
     const gain = grown(before.rows, await storeRows())
     const spread = evenSpread(perInstance)
@@ -310,7 +304,7 @@ describe('the message bus with competing consumers', { timeout: 360_000 }, () =>
     const commands = probes + CALIBRATION + BURST
     const passedQueue = await settled(
       () => queueCounters(queue),
-      baselines[queue] ?? NONE,
+      baselines[queue] ?? NOTHING_PASSED,
       'acknowledged',
       commands,
       `queue ${queue} never counted the acknowledgements of ${commands} commands`,

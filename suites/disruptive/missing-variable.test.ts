@@ -13,14 +13,12 @@ import { docker, firstLine } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
 import { REQUIRED_VARIABLES, runFromEnv } from '../../helpers/run.ts'
 import { it } from '../../helpers/stack-test.ts'
-import { compose, failIfDown, stack, storageShared } from '../../helpers/stack.ts'
+import { compose, containerState, failIfDown, stack, storageShared } from '../../helpers/stack.ts'
 
 /** What became of a container started without a variable: stopped (exited, or restarted by its policy), up (healthy, or running with no check), or still starting. */
 async function startOutcome(container: string): Promise<'stopped' | 'up' | 'starting'> {
-  const format = '{{.State.Status}} {{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}}{{end}}'
-  const { stdout } = await docker(['inspect', '--format', format, container])
-  const [status = '', restarts = '0', health = ''] = stdout.trim().split(' ')
-  if (status === 'exited' || status === 'dead' || status === 'restarting' || Number(restarts) > 0) return 'stopped'
+  const { status, health, restarts } = await containerState(container)
+  if (status === 'exited' || status === 'dead' || status === 'restarting' || restarts > 0) return 'stopped'
   if (status === 'running' && (health === 'healthy' || health === '')) return 'up'
   return 'starting'
 }
