@@ -11,11 +11,16 @@ export function mask(text: string, secrets: readonly string[]): string {
   return masked
 }
 
+/** Each line that is not empty started with `label`. */
+export const labelled = (lines: string, label: string): string =>
+  label === '' ? lines : lines.replace(/^(?=.)/gm, label)
+
 /**
  * A stream that masks secrets line by line. It holds back an unfinished line, so a secret split
- * across two chunks is still caught.
+ * across two chunks is still caught. With a `label`, each line starts with it: whose output it is,
+ * where two runs print beside each other.
  */
-export function maskingStream(secrets: readonly string[]): Transform {
+export function maskingStream(secrets: readonly string[], label = ''): Transform {
   let pending = ''
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
@@ -27,10 +32,10 @@ export function maskingStream(secrets: readonly string[]): Transform {
       }
       const complete = pending.slice(0, end + 1)
       pending = pending.slice(end + 1)
-      callback(null, mask(complete, secrets))
+      callback(null, labelled(mask(complete, secrets), label))
     },
     flush(callback: TransformCallback) {
-      callback(null, mask(pending, secrets))
+      callback(null, labelled(mask(pending, secrets), label))
     },
   })
 }

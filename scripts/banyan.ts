@@ -18,7 +18,7 @@ import { evidenceFor } from '../helpers/evidence.ts'
 import { LOG_SCAN, scanGaps, type LogScanEntry } from '../helpers/log-watch.ts'
 import { readFigures } from '../helpers/figures.ts'
 import { ownerOf } from '../helpers/labels.ts'
-import { mask, maskingStream } from '../helpers/mask.ts'
+import { labelled, mask, maskingStream } from '../helpers/mask.ts'
 import { dockerVersions, preflight, type Preflight } from '../helpers/preflight.ts'
 import { STATIC_CLAIMS, staticFindings, staticInput } from '../helpers/static-checks.ts'
 import { policy } from '../fixtures/policy.ts'
@@ -57,21 +57,32 @@ function loadWaivers(config: Config): Waiver[] {
   }
 }
 
-function say(message: string): void {
-  process.stderr.write(`banyan-verify: ${message}\n`)
+/** A line on stderr; `label` says whose, where the main job runs beside the project's tests. */
+function say(message: string, label = ''): void {
+  process.stderr.write(`${label}banyan-verify: ${message}\n`)
 }
 
-async function sweepLeftovers(): Promise<void> {
+async function sweepLeftovers(label = ''): Promise<void> {
   const swept = describeSweep(await sweep('orphans'))
-  if (swept !== null) say(`removed what earlier crashed runs left: ${swept}`)
+  if (swept !== null) say(`removed what earlier crashed runs left: ${swept}`, label)
 }
+
+/** Aborted by Ctrl-C or SIGTERM while the project's tests and the main job run side by side. */
+const interruption = new AbortController()
 
 /**
  * Runs vitest in a process group of its own and masks every secret in what it prints. On Ctrl-C
  * or SIGTERM the whole group is stopped (testcontainers' compose processes with it) before the
  * caller sweeps, so nothing can create a container after the sweep has looked.
  */
-async function runVitest(args: string[], env: NodeJS.ProcessEnv, secrets: readonly string[]): Promise<number> {
+async function runVitest(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  secrets: readonly string[],
+  label = '',
+): Promise<number> {
+  // Ctrl-C before this vitest started (the main job still setting up beside the tests): not started.
+  if (interruption.signal.aborted) return 130
   const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs')
   const child = spawn(process.execPath, [vitest, ...args], {
     cwd: ROOT,
@@ -79,15 +90,15 @@ async function runVitest(args: string[], env: NodeJS.ProcessEnv, secrets: readon
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   })
-  child.stdout.pipe(maskingStream(secrets)).pipe(process.stdout)
-  child.stderr.pipe(maskingStream(secrets)).pipe(process.stderr)
+  child.stdout.pipe(maskingStream(secrets, label)).pipe(process.stdout)
+  child.stderr.pipe(maskingStream(secrets, label)).pipe(process.stderr)
 
   // An object, not a boolean: it is set by a signal handler while this function awaits.
   const state = { interrupted: false }
   const stop = (signal: NodeJS.Signals): void => {
     if (state.interrupted || child.pid === undefined) return
     state.interrupted = true
-    say(`${signal}: stopping the tests, then removing what this run started`)
+    say(`${signal}: stopping the tests, then removing what this run started`, label)
     process.kill(-child.pid, 'SIGINT')
     // Vitest closes on SIGINT; a group that has not gone within 20 s is killed outright.
     setTimeout(() => {
@@ -142,12 +153,12 @@ function maskFile(file: string, secrets: readonly string[]): void {
  * The static checks, on the model preflight already resolved: milliseconds, before anything
  * starts. Each finding is printed as one line; each claim becomes one outcome in the summary.
  */
-function checkConfiguration(config: Config, checked: Preflight): TestOutcome[] {
+function checkConfiguration(config: Config, checked: Preflight, label: string): TestOutcome[] {
   const findings = staticFindings(staticInput(config, checked.staticModel, policy))
   return STATIC_CLAIMS.map(([claim, description]): TestOutcome => {
     const lines = findings.get(claim) ?? []
     lines.forEach((line) => {
-      say(line)
+      say(line, label)
     })
     const name = `configuration [${claim}] ${description}`
     return lines.length === 0 ? { name, status: 'passed' } : { name, status: 'failed', message: lines.join('\n') }
@@ -193,9 +204,9 @@ function preflightOutcomes(checked: Preflight): TestOutcome[] {
 }
 
 /** The claims this run cannot check, each a skipped outcome carrying the reason, so the summary says why. */
-function unverifiableOutcomes(checked: Preflight): TestOutcome[] {
+function unverifiableOutcomes(checked: Preflight, label: string): TestOutcome[] {
   return checked.unverifiable.flatMap(({ claims, reason }) => {
-    say(`not verifiable here: ${claims.join(', ')}: ${reason}`)
+    say(`not verifiable here: ${claims.join(', ')}: ${reason}`, label)
     return claims.map((claim): TestOutcome => ({
       name: `[${claim}] needs what this run lacks`,
       status: 'skipped',
@@ -215,9 +226,22 @@ interface SummaryInput {
   secrets: readonly string[]
   /** What the stack's start-up and each suite cost (pnpm bench reads them). */
   costs?: Cost[]
+  /** Whose lines these are, where the main job prints beside the project's tests. */
+  label?: string
 }
 
-function writeSummary({ config, run, code, started, setup, outcomes, waivers, secrets, costs }: SummaryInput): void {
+function writeSummary({
+  config,
+  run,
+  code,
+  started,
+  setup,
+  outcomes,
+  waivers,
+  secrets,
+  costs,
+  label = '',
+}: SummaryInput): void {
   const figures = run.startsWith('bv-') ? readFigures(join(config.reportsDir, 'runs', run)) : {}
   const claims = summariseClaims(outcomes, waivers).map((claim) => {
     const measured = figures[claim.id]
@@ -225,7 +249,7 @@ function writeSummary({ config, run, code, started, setup, outcomes, waivers, se
   })
   const stale = staleWaivers(outcomes, waivers)
   for (const waiver of stale)
-    say(`stale waiver: ${waiver.claim}${waiver.test ? ` (${waiver.test})` : ''} now holds; remove it`)
+    say(`stale waiver: ${waiver.claim}${waiver.test ? ` (${waiver.test})` : ''} now holds; remove it`, label)
   const outcome = code === 130 ? 'interrupted' : code === 0 ? 'passed' : 'failed'
   const summary: Summary = {
     run,
@@ -241,8 +265,8 @@ function writeSummary({ config, run, code, started, setup, outcomes, waivers, se
   writeFileSync(join(config.reportsDir, 'summary.json'), mask(JSON.stringify(summary, null, 2), secrets))
   const prefix = outcome === 'interrupted' ? 'interrupted: no verdict; ' : ''
   // Every claim, every run: a person reads the verdict here without opening a file.
-  process.stderr.write(`\n${mask(claimTable(claims).join('\n'), secrets)}\n\n`)
-  say(`${prefix}${describeClaims(claims)}; reports in ${config.reportsDir}`)
+  process.stderr.write(`\n${labelled(mask(claimTable(claims).join('\n'), secrets), label)}\n\n`)
+  say(`${prefix}${describeClaims(claims)}; reports in ${config.reportsDir}`, label)
 }
 
 /**
@@ -260,10 +284,11 @@ function refuseOptions(vitestArgs: readonly string[]): void {
     throw new PreflightError(`${refused} is refused: a run that stops early or retries cannot answer every claim`, 2)
 }
 
-async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
+async function verify(config: Config, givenArgs: string[], label = ''): Promise<RunResult> {
+  const tell = (message: string): void => say(message, label)
   refuseOptions(givenArgs)
   const { args: vitestArgs, claims: only } = claimFilter(givenArgs)
-  if (only.length > 0) say(`checking ${only.join(', ')} only; the other claims are not checked in this run`)
+  if (only.length > 0) tell(`checking ${only.join(', ')} only; the other claims are not checked in this run`)
   const started = Date.now()
   const runEnv = newRunEnvironment()
   const secrets = secretsOf(runEnv)
@@ -273,8 +298,8 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
   // Named claims narrow the configuration's answers too: every other claim reads "not checked".
   const configuration = [
     ...preflightOutcomes(checked),
-    ...checkConfiguration(config, checked),
-    ...unverifiableOutcomes(checked),
+    ...checkConfiguration(config, checked, label),
+    ...unverifiableOutcomes(checked, label),
   ].filter(({ name }) => only.length === 0 || claimIds(name).some((id) => only.includes(id)))
   const setup: Summary['setup'] = {
     preflightMs,
@@ -287,7 +312,7 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
   const waivers = applicableWaivers(loadWaivers(config), checked)
   const refuted = !gatePasses(configuration, waivers)
   if (refuted && !config.continueAfterStatic) {
-    say(
+    tell(
       'the configuration refutes the claims above, so no container was started (BANYAN_CONTINUE=1 goes on all the same)',
     )
     writeSummary({
@@ -299,17 +324,18 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
       outcomes: configuration,
       waivers,
       secrets,
+      label,
     })
     return { code: 1, outcomes: configuration, waived: waivedCount(configuration, waivers) }
   }
-  await sweepLeftovers()
+  await sweepLeftovers(label)
 
   const run = await readyRun(config, checked, runEnv)
   const services = Object.keys(checked.model.services).join(', ')
-  say(
+  tell(
     `run ${run.runId}: ${services} on Engine ${checked.engine}, Compose ${checked.compose}, ${checked.imageMode} images`,
   )
-  say(`health checks run ${describeTiming(run.health)}; the declared timings are checked from the configuration`)
+  tell(`health checks run ${describeTiming(run.health)}; the declared timings are checked from the configuration`)
 
   const junit = join(config.reportsDir, 'junit.xml')
   const results = join(run.runDir, 'outcomes.json')
@@ -326,6 +352,7 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
     ],
     env,
     secrets,
+    label,
   )
   maskFile(junit, secrets)
   maskFile(results, secrets)
@@ -340,7 +367,7 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
   const checks = readOutcomes(results)
   // A filter that matched no check verified nothing: a typo must not read as a green run.
   const matchedNothing = vitestArgs.length > 0 && checks.length === 0 && tested !== 130
-  if (matchedNothing) say(`'${givenArgs.join(' ')}' matched no check: nothing was verified`)
+  if (matchedNothing) tell(`'${givenArgs.join(' ')}' matched no check: nothing was verified`)
   const teardownFile = join(run.runDir, 'teardown-error.txt')
   const teardown: TestOutcome[] = existsSync(teardownFile)
     ? [{ name: 'the stack is taken down', status: 'failed', message: readFileSync(teardownFile, 'utf8') }]
@@ -362,14 +389,14 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
     { name: 'stack start-up', wallMs: startup.startupMs ?? 0, cpuSeconds: startup.startupCpuSeconds ?? 0 },
     ...(existsSync(costsFile) ? (JSON.parse(readFileSync(costsFile, 'utf8')) as Cost[]) : []),
   ]
-  writeSummary({ config, run: run.runId, code, started, setup, outcomes, waivers, secrets, costs })
+  writeSummary({ config, run: run.runId, code, started, setup, outcomes, waivers, secrets, costs, label })
 
   if (run.keep && code !== 130) {
-    say(`BANYAN_KEEP: stack ${run.runId} left running. Reach it with: docker compose -p ${run.runId} ps`)
-    say(`remove it with: pnpm sweep --run ${run.runId}`)
+    tell(`BANYAN_KEEP: stack ${run.runId} left running. Reach it with: docker compose -p ${run.runId} ps`)
+    tell(`remove it with: pnpm sweep --run ${run.runId}`)
   } else {
     const swept = describeSweep(await sweep({ run: run.runId }))
-    if (swept !== null) say(`removed what this run left: ${swept}`)
+    if (swept !== null) tell(`removed what this run left: ${swept}`)
   }
   return { code, outcomes, waived: waivedCount(outcomes, waivers) }
 }
@@ -391,8 +418,10 @@ async function staticOnly(config: Config, vitestArgs: string[]): Promise<RunResu
 }
 
 /**
- * The project's own tests, then (unless a project was named) the main job on the reference stack,
- * so a broken main job cannot pass. Ends with one plain count line for CI.
+ * The project's own tests and (unless a project was named) the main job on the reference stack,
+ * so a broken main job cannot pass. The main job runs beside the tests, on a stack of its own,
+ * its lines labelled: alone it leaves a third of a 2-core machine idle, and its verdict must not
+ * change on a busy machine anyway. Ends with one plain count line for CI.
  */
 async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult> {
   await dockerVersions()
@@ -406,19 +435,34 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
   const projects = named
     ? []
     : ['--project', 'unit', '--project', 'static', '--project', 'services', '--project', 'kit', '--project', 'controls']
+  const interrupted = (): void => {
+    interruption.abort()
+  }
+  process.on('SIGINT', interrupted)
+  process.on('SIGTERM', interrupted)
+  const mainJob = named ? null : verify(config, [], MAIN_JOB_LABEL)
+  // Awaited below, after the tests: a refusal meanwhile must not end the process as unhandled.
+  mainJob?.catch(() => undefined)
   const junit = join(config.reportsDir, 'junit-self.xml')
   const code = await runVitest(['run', ...projects, ...reporting(junit), ...vitestArgs], env, secretsOf(runEnv))
   const swept = describeSweep(await sweep({ run: runId }))
   if (swept !== null) say(`removed what the tests left: ${swept}`)
   const own = { code, outcomes: readOutcomes(results) }
-  if (named || code === 130) return own
-  const main = await verify(config, [])
+  const main = await mainJob
+  process.off('SIGINT', interrupted)
+  process.off('SIGTERM', interrupted)
+  if (main === null) return own
+  if (main.code === 130 || code === 130) return { ...main, code: 130, outcomes: [...own.outcomes, ...main.outcomes] }
+  say(`the main job (its lines start "${MAIN_JOB_LABEL.trim()}"): ${main.code === 0 ? 'passed' : 'failed'}`)
   return {
-    code: main.code === 130 ? 130 : Math.max(own.code, main.code),
+    code: Math.max(own.code, main.code),
     outcomes: [...own.outcomes, ...main.outcomes],
     waived: main.waived ?? 0,
   }
 }
+
+/** What the main job's lines start with where it prints beside the project's tests. */
+const MAIN_JOB_LABEL = 'main job | '
 
 async function sweepCommand(args: string[]): Promise<number> {
   const runIndex = args.indexOf('--run')
