@@ -16,7 +16,7 @@ export interface Claim {
   readonly text: string
 }
 
-const SECTIONS: Readonly<Record<string, string>> = {
+export const SECTIONS: Readonly<Record<string, string>> = {
   LC: 'Topology and lifecycle',
   CF: 'Configuration and secrets',
   NI: 'Network isolation',

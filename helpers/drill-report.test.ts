@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { beforeDeadline, writeDrillReport, type DrillReport } from './drill-report.ts'
+import { beforeDeadline, drillTrend, writeDrillReport, type DrillReport, type DrillTrend } from './drill-report.ts'
 
 const drill = (startedAt: string, rtoMs: number, passed = true): DrillReport => ({
   runId: 'bv-test',
@@ -66,5 +66,41 @@ describe('a drill against its deadline', () => {
       'under way: restore the volumes',
     )
     await expect(beforeDeadline(Promise.resolve('done'), 60_000, () => 'late')).resolves.toBe('done')
+  })
+
+  it('marks a drill whose RTO is more than half again the earlier median, on its page and in trend.json', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drill-'))
+    for (const [day, rto] of [
+      [1, 20_000],
+      [2, 22_000],
+      [3, 21_000],
+    ] as const)
+      writeDrillReport(dir, drill(`2026-11-0${day}T02:00:00.000Z`, rto))
+    const steady = readFileSync(join(dir, 'index.html'), 'utf8')
+    expect(steady).toContain('RTO not judged: fewer than 3 earlier drills recovered')
+    writeDrillReport(dir, drill('2026-11-04T02:00:00.000Z', 31_600))
+    const page = readFileSync(join(dir, 'index.html'), 'utf8')
+    expect(page).toContain('RTO regressed: the latest drill took 31.6 s, more than 50% over the earlier drills')
+    expect(page.match(/<tr class="drill">/g)).toHaveLength(4)
+    expect(JSON.parse(readFileSync(join(dir, 'trend.json'), 'utf8'))).toEqual({
+      regressed: true,
+      latestRtoMs: 31_600,
+      medianRtoMs: 21_000,
+      margin: 0.5,
+      drills: 4,
+    } satisfies DrillTrend)
+  })
+
+  it('judges no trend on fewer than three earlier drills, and counts no drill that never recovered', () => {
+    const never = { ...drill('2026-11-02T02:00:00.000Z', 0, false), rtoMs: null }
+    expect(
+      drillTrend([drill('2026-11-01T02:00:00.000Z', 20_000), never, drill('2026-11-03T02:00:00.000Z', 90_000)]),
+    ).toMatchObject({
+      regressed: false,
+      medianRtoMs: null,
+    })
+    expect(
+      drillTrend([20_000, 20_000, 20_000, 30_000].map((rto, day) => drill(`2026-11-0${day + 1}T02:00:00.000Z`, rto))),
+    ).toMatchObject({ regressed: false, medianRtoMs: 20_000 })
   })
 })

@@ -2,6 +2,7 @@
 // and one line a drill appended to a history, so a trend in RTO and RPO can be seen.
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { barChart, escapeHtml, PAGE_CSS } from './html-report.ts'
 
 export interface DrillStep {
   name: string
@@ -69,7 +70,107 @@ export function drillMarkdown(report: DrillReport, history: readonly DrillReport
   return `${lines.join('\n')}\n`
 }
 
-/** Writes drill-<time>.json and .md under dir, appends to history.jsonl, and returns the Markdown page's path. */
+/**
+ * How much slower than the earlier drills' median RTO the latest may be before it is marked: these
+ * machines are shared, and the same drill's RTO moved by half between two runs of one day, so a
+ * smaller margin would mark the neighbours' load rather than the deployment.
+ */
+export const RTO_REGRESSION_MARGIN = 0.5
+/** Earlier drills needed before a median means anything. */
+const TREND_MINIMUM = 3
+
+export interface DrillTrend {
+  /** The latest drill's RTO is worse than the earlier drills' median by more than the margin. */
+  regressed: boolean
+  latestRtoMs: number | null
+  /** The median RTO of the earlier drills that recovered; null while there are too few. */
+  medianRtoMs: number | null
+  margin: number
+  drills: number
+}
+
+const median = (values: readonly number[]): number | null => {
+  const sorted = [...values].sort((a, b) => a - b)
+  if (sorted.length === 0) return null
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? null) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
+}
+
+/** The latest drill against the ones before it. A drill that never recovered is a failure of its own, not a trend. */
+export function drillTrend(history: readonly DrillReport[]): DrillTrend {
+  const latest = history.at(-1)
+  const earlier = history.slice(0, -1).flatMap(({ rtoMs }) => (rtoMs === null ? [] : [rtoMs]))
+  const typical = earlier.length >= TREND_MINIMUM ? median(earlier) : null
+  const latestRtoMs = latest?.rtoMs ?? null
+  return {
+    regressed: typical !== null && latestRtoMs !== null && latestRtoMs > typical * (1 + RTO_REGRESSION_MARGIN),
+    latestRtoMs,
+    medianRtoMs: typical,
+    margin: RTO_REGRESSION_MARGIN,
+    drills: history.length,
+  }
+}
+
+/** The drill history's page: RTO and exposure per drill, the latest drill's steps, and the trend's mark. */
+export function drillPage(history: readonly DrillReport[]): string {
+  const latest = history.at(-1)
+  const trend = drillTrend(history)
+  const when = (report: DrillReport) => report.startedAt.replace('T', ' ').slice(0, 19)
+  const recent = history.slice(-20)
+  const charts = [
+    barChart({
+      id: 'rto',
+      title: 'RTO per drill (s), oldest first',
+      unit: 's',
+      bars: recent.map((report) => ({ label: when(report), value: (report.rtoMs ?? 0) / 1000 })),
+      ...(trend.medianRtoMs === null
+        ? {}
+        : { reference: { label: 'earlier median', value: trend.medianRtoMs / 1000 } }),
+    }),
+    barChart({
+      id: 'exposure',
+      title: 'Exposure per drill (s): from the backup point to the disaster',
+      unit: 's',
+      bars: recent.map((report) => ({ label: when(report), value: (report.exposureMs ?? 0) / 1000 })),
+    }),
+    ...(latest === undefined
+      ? []
+      : [
+          barChart({
+            id: 'steps',
+            title: `The latest drill's steps (s), ${when(latest)}`,
+            unit: 's',
+            bars: latest.steps.map((step) => ({ label: step.name, value: step.ms / 1000 })),
+          }),
+        ]),
+  ]
+  const mark = trend.regressed
+    ? `<p class="regressed" id="trend">RTO regressed: the latest drill took ${seconds(trend.latestRtoMs)}, more than ${Math.round(trend.margin * 100)}% over the earlier drills' median of ${seconds(trend.medianRtoMs)}.</p>`
+    : `<p id="trend">RTO ${trend.medianRtoMs === null ? `not judged: fewer than ${TREND_MINIMUM} earlier drills recovered` : `within ${Math.round(trend.margin * 100)}% of the earlier drills' median of ${seconds(trend.medianRtoMs)}`}.</p>`
+  const rows = [...history]
+    .reverse()
+    .map(
+      (report) =>
+        `<tr class="drill"><td>${escapeHtml(report.startedAt)}</td><td>${report.passed ? 'passed' : 'FAILED'}</td><td>${seconds(report.rtoMs)}</td><td>${report.rpoLostWrites ?? 'n/a'}</td><td>${seconds(report.exposureMs)}</td><td>${escapeHtml(report.failures.join('; '))}</td></tr>`,
+    )
+    .join('')
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>banyan-verify: disaster-recovery drills</title>
+<style>${PAGE_CSS} .regressed { background: #ffebe9; padding: .8em; font-weight: 600; }</style></head><body>
+<h1>Disaster-recovery drills: ${history.length}</h1>
+${mark}
+${charts.join('')}
+<h2>Every drill, newest first</h2>
+<table><tr><th>when</th><th>result</th><th>RTO</th><th>RPO (lost writes)</th><th>exposure</th><th>what failed</th></tr>${rows}</table>
+</body></html>
+`
+}
+
+/**
+ * Writes drill-<time>.json and .md under dir, appends to history.jsonl, rewrites the history's
+ * page (index.html) and trend.json (the flag a nightly job alerts on: `regressed`), and returns
+ * the Markdown page's path.
+ */
 export function writeDrillReport(dir: string, report: DrillReport): string {
   mkdirSync(dir, { recursive: true })
   const historyFile = join(dir, 'history.jsonl')
@@ -83,6 +184,8 @@ export function writeDrillReport(dir: string, report: DrillReport): string {
   const page = join(dir, `drill-${stamp}.md`)
   writeFileSync(page, drillMarkdown(report, history))
   writeFileSync(join(dir, 'latest.md'), drillMarkdown(report, history))
+  writeFileSync(join(dir, 'index.html'), drillPage(history))
+  writeFileSync(join(dir, 'trend.json'), `${JSON.stringify(drillTrend(history), null, 2)}\n`)
   return page
 }
 

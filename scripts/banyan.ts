@@ -17,6 +17,7 @@ import type { Cost } from '../helpers/costs-reporter.ts'
 import { evidenceFor } from '../helpers/evidence.ts'
 import { LOG_SCAN, scanGaps, type LogScanEntry } from '../helpers/log-watch.ts'
 import { readFigures } from '../helpers/figures.ts'
+import { renderReport } from '../helpers/html-report.ts'
 import { ownerOf } from '../helpers/labels.ts'
 import { labelled, mask, maskingStream } from '../helpers/mask.ts'
 import { dockerVersions, preflight, type Preflight } from '../helpers/preflight.ts'
@@ -263,10 +264,13 @@ function writeSummary({
   }
   mkdirSync(config.reportsDir, { recursive: true })
   writeFileSync(join(config.reportsDir, 'summary.json'), mask(JSON.stringify(summary, null, 2), secrets))
+  const page = join(config.reportsDir, 'index.html')
+  writeFileSync(page, mask(renderReport({ summary, reportsDir: config.reportsDir }), secrets))
   const prefix = outcome === 'interrupted' ? 'interrupted: no verdict; ' : ''
   // Every claim, every run: a person reads the verdict here without opening a file.
   process.stderr.write(`\n${labelled(mask(claimTable(claims).join('\n'), secrets), label)}\n\n`)
   say(`${prefix}${describeClaims(claims)}; reports in ${config.reportsDir}`, label)
+  say(`the run's page: file://${page}`, label)
 }
 
 /**

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest'
+import { CLAIMS } from './claims.ts'
+import { barChart, chartsOf, escapeHtml, renderReport } from './html-report.ts'
+import type { Summary } from './report.ts'
+
+const summary: Summary = {
+  run: 'bv-0123abcd',
+  outcome: 'failed',
+  startedAt: '2026-12-01T14:00:00.000Z',
+  wallMs: 412_000,
+  setup: { engine: '26.1.5', compose: '2.26.1', images: 'offline', healthInterval: 'as declared' },
+  claims: [
+    {
+      id: 'LB-2',
+      status: 'verified',
+      tests: [{ name: '[LB-2] nginx spreads requests', status: 'passed' }],
+      figures: { requests: 300, replica1Requests: 100, replica2Requests: 99, replica3Requests: 101, pValue: 0.99 },
+    },
+    {
+      id: 'LB-3',
+      status: 'refuted',
+      tests: [
+        {
+          name: '[LB-3] a slow replica gets fewer',
+          status: 'failed',
+          message: 'share <0.5> & "more"',
+          evidence: '/r/runs/bv-0123abcd/evidence/LB-3-a-slow-replica',
+        },
+      ],
+      figures: {
+        requests: 240,
+        delayMs: 300,
+        evenShare: 0.333,
+        replica1Requests: 80,
+        replica2Requests: 80,
+        replica3Requests: 80,
+      },
+    },
+    { id: 'NI-3', status: 'waived', tests: [{ name: '[NI-3] no way out', status: 'failed' }], waivers: ['the host'] },
+  ],
+  costs: [
+    { name: 'stack start-up', wallMs: 16_000, cpuSeconds: 17 },
+    { name: 'suites/disruptive/scaling.test.ts', wallMs: 105_000, cpuSeconds: 130 },
+  ],
+}
+
+describe('the run page', () => {
+  const page = renderReport({ summary, reportsDir: '/r' })
+
+  it('answers every claim of CLAIMS.md, in its order, those without a test as not checked', () => {
+    const rows = [...page.matchAll(/<tr class="claim" id="([A-Z]{2}-\d+)" data-status="([^"]+)"/g)]
+    expect(rows.map(([, id]) => id)).toEqual(CLAIMS.map(({ id }) => id))
+    expect(Object.fromEntries(rows.map(([, id, status]) => [id, status]))).toMatchObject({
+      'LB-2': 'verified',
+      'LB-3': 'refuted',
+      'NI-3': 'waived',
+      'LC-1': 'not checked',
+    })
+  })
+
+  it('says the verdict first, and escapes what the failures say', () => {
+    expect(page.indexOf('id="verdict"')).toBeLessThan(page.indexOf('class="claim"'))
+    expect(page).toContain('share &#60;0.5&#62; &#38; &#34;more&#34;')
+    expect(page).not.toContain('<0.5>')
+  })
+
+  it('links evidence relative to the page, so the reports folder can move', () => {
+    expect(page).toContain('href="runs/bv-0123abcd/evidence/LB-3-a-slow-replica/"')
+  })
+
+  it('fetches nothing: no script, no stylesheet or image from anywhere', () => {
+    expect(page).not.toMatch(/<script|<link|src=|url\(/)
+  })
+
+  it('charts the figures there are: replicas, shares against the even share, time per suite', () => {
+    const charts = chartsOf(summary)
+    expect(charts.map(({ id }) => id)).toEqual(['LB-2', 'LB-3', 'costs'])
+    expect(charts[1]?.bars.map(({ value }) => Number(value.toFixed(3)))).toEqual([0.333, 0.333, 0.333])
+    expect(charts[1]?.reference).toEqual({ label: 'even share', value: 0.333 })
+    expect(charts[2]?.bars).toEqual([
+      { label: 'stack start-up', value: 16 },
+      { label: 'disruptive/scaling', value: 105 },
+    ])
+  })
+
+  it('draws a bar to scale with its value written beside it', () => {
+    const svg = barChart({
+      id: 'x',
+      title: 'x',
+      unit: 'ms',
+      bars: [
+        { label: 'a', value: 50 },
+        { label: 'b', value: 100 },
+      ],
+    })
+    const widths = [...svg.matchAll(/<rect [^>]*width="([\d.]+)"/g)].map(([, width]) => Number(width))
+    expect(widths[1]).toBeCloseTo(2 * (widths[0] ?? 0), 5)
+    expect(svg).toContain('>100 ms</text>')
+  })
+
+  it('escapes every character HTML reads as markup', () => {
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&#60;a href=&#34;x&#34;&#62;&#39;&#38;&#39;&#60;/a&#62;')
+  })
+})

@@ -1,0 +1,238 @@
+// One page per run, reports/index.html: the verdict first, then every claim of CLAIMS.md in the
+// guide's order and sections with its tests, failure, evidence and figures, and charts where a
+// person would rather look than read. Self-contained (inline CSS and SVG, no script, nothing
+// fetched), so it opens from disk, from a CI artefact or a mail, years later.
+//
+// Charts are inline SVG bars drawn here rather than a charting library: every chart the figures
+// support is a bar chart with at most a reference line, which is some forty lines of SVG, where a
+// library would add a script to inline and a dependency to keep for the same bars.
+import { relative } from 'node:path'
+import { CLAIMS, SECTIONS } from './claims.ts'
+import type { ClaimResult, ClaimStatus, Summary } from './report.ts'
+
+const STATUSES: readonly ClaimStatus[] = ['verified', 'refuted', 'waived', 'not verifiable here', 'not checked']
+
+/** Text as HTML shows it, whatever it holds (a failure message quotes markup, paths, <angle brackets>). */
+export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`)
+
+export interface Bar {
+  label: string
+  value: number
+}
+
+export interface Chart {
+  /** The claim the chart shows, or a name of its own (time per suite). */
+  id: string
+  title: string
+  unit: string
+  bars: Bar[]
+  /** A line across the bars: the even share, a budget. */
+  reference?: Bar
+}
+
+const BAR_HEIGHT = 22
+const LABEL_WIDTH = 200
+const PLOT_WIDTH = 360
+
+const formatted = (value: number): string =>
+  Number.isInteger(value) ? String(value) : value.toFixed(value < 1 ? 3 : 1)
+
+/** A horizontal bar chart: one bar a label, its value written beside it, an optional reference line. */
+export function barChart({ id, title, unit, bars, reference }: Chart): string {
+  const largest = Math.max(...bars.map(({ value }) => value), reference?.value ?? 0, Number.MIN_VALUE)
+  const x = (value: number): number => LABEL_WIDTH + (value / largest) * PLOT_WIDTH
+  const height = bars.length * BAR_HEIGHT + (reference === undefined ? 8 : 28)
+  const rows = bars.map(
+    ({ label, value }, index) =>
+      `<g class="bar"><text x="${LABEL_WIDTH - 8}" y="${index * BAR_HEIGHT + 15}" text-anchor="end">${escapeHtml(label)}</text>` +
+      `<rect x="${LABEL_WIDTH}" y="${index * BAR_HEIGHT + 3}" width="${Math.max(1, x(value) - LABEL_WIDTH).toFixed(1)}" height="${BAR_HEIGHT - 6}"></rect>` +
+      `<text class="value" x="${(x(value) + 6).toFixed(1)}" y="${index * BAR_HEIGHT + 15}">${escapeHtml(formatted(value))} ${escapeHtml(unit)}</text></g>`,
+  )
+  const line =
+    reference === undefined
+      ? ''
+      : `<g class="reference"><line x1="${x(reference.value).toFixed(1)}" x2="${x(reference.value).toFixed(1)}" y1="0" y2="${bars.length * BAR_HEIGHT}"></line>` +
+        `<text x="${x(reference.value).toFixed(1)}" y="${bars.length * BAR_HEIGHT + 18}" text-anchor="middle">${escapeHtml(reference.label)} ${escapeHtml(formatted(reference.value))}</text></g>`
+  return (
+    `<figure class="chart" data-chart="${escapeHtml(id)}"><figcaption>${escapeHtml(title)}</figcaption>` +
+    `<svg role="img" aria-label="${escapeHtml(title)}" width="${LABEL_WIDTH + PLOT_WIDTH + 110}" height="${height}" viewBox="0 0 ${LABEL_WIDTH + PLOT_WIDTH + 110} ${height}">` +
+    `${rows.join('')}${line}</svg></figure>`
+  )
+}
+
+/** The figures of a claim whose names match `pattern`, one bar each, named by the pattern's first group. */
+function barsOf(figures: Record<string, number> | undefined, pattern: RegExp, label = (name: string) => name): Bar[] {
+  return Object.entries(figures ?? {}).flatMap(([name, value]) => {
+    const match = pattern.exec(name)
+    return match?.[1] === undefined ? [] : [{ label: label(match[1]), value }]
+  })
+}
+
+/** The charts this run's figures make; a claim that measured nothing of the kind makes none. */
+export function chartsOf(summary: Summary): Chart[] {
+  const figures = (id: string) => summary.claims.find((claim) => claim.id === id)?.figures
+  const charts: Chart[] = []
+  const add = (chart: Chart) => {
+    if (chart.bars.length > 0) charts.push(chart)
+  }
+  add({
+    id: 'LB-2',
+    title: 'LB-2: requests per gateway replica, sent one at a time through nginx',
+    unit: 'requests',
+    bars: barsOf(figures('LB-2'), /^replica(\d+)Requests$/, (n) => `replica ${n}`),
+  })
+  const slow = figures('LB-3')
+  const requests = slow?.requests ?? 0
+  add({
+    id: 'LB-3',
+    title: `LB-3: each replica's share of the requests, replica 1 slowed by ${slow?.delayMs ?? '?'} ms`,
+    unit: '',
+    bars:
+      requests > 0
+        ? barsOf(slow, /^replica(\d+)Requests$/, (n) => `replica ${n}`).map((bar) => ({
+            ...bar,
+            value: bar.value / requests,
+          }))
+        : [],
+    ...(slow?.evenShare === undefined ? {} : { reference: { label: 'even share', value: slow.evenShare } }),
+  })
+  add({
+    id: 'MB-1',
+    title: 'MB-1: commands handled per user-service instance',
+    unit: 'commands',
+    bars: barsOf(figures('MB-1'), /^instance(\d+)Commands$/, (n) => `instance ${n}`),
+  })
+  add({
+    id: 'HC-1',
+    title: 'HC-1: time to healthy per service at start-up',
+    unit: 'ms',
+    bars: barsOf(figures('HC-1'), /^(.+)HealthyMs$/),
+  })
+  add({
+    id: 'HC-3',
+    title: "HC-3: a dependency stopped, then started: until the gateway's /health says so",
+    unit: 'ms',
+    bars: [
+      ...barsOf(figures('HC-3'), /^(.+)DetectMs$/, (name) => `${name} stopped: detected`),
+      ...barsOf(figures('HC-3'), /^(.+)RecoverMs$/, (name) => `${name} back: recovered`),
+    ],
+  })
+  add({
+    id: 'HC-4',
+    title: 'HC-4: a main process killed: until restarted, and until healthy again',
+    unit: 'ms',
+    bars: [
+      ...barsOf(figures('HC-4'), /^(.+)RestartedMs$/, (name) => `${name} restarted`),
+      ...barsOf(figures('HC-4'), /^(.+)HealthyMs$/, (name) => `${name} healthy`),
+    ],
+  })
+  add({
+    id: 'costs',
+    title: 'Time per suite (wall seconds)',
+    unit: 's',
+    bars: (summary.costs ?? [])
+      .filter(({ wallMs }) => wallMs > 0)
+      .map(({ name, wallMs }) => ({
+        label: name.replace(/^suites\//, '').replace(/\.test\.ts$/, ''),
+        value: wallMs / 1000,
+      })),
+  })
+  return charts
+}
+
+/** A claim's text as CLAIMS.md writes it: `commands` in backticks shown as code. */
+const claimText = (text: string): string =>
+  escapeHtml(text).replace(/`([^`]+)`/g, (_, code: string) => `<code>${code}</code>`)
+
+const badge = (status: string): string =>
+  `<span class="status ${status.replaceAll(' ', '-')}">${escapeHtml(status)}</span>`
+
+function claimRow(claim: ClaimResult, text: string, reportsDir: string): string {
+  const tests = claim.tests
+    .map(({ name, status, message, evidence }) => {
+      const link =
+        evidence === undefined
+          ? ''
+          : ` <a class="evidence" href="${escapeHtml(relative(reportsDir, evidence))}/">evidence</a>`
+      const why = message === undefined ? '' : `<pre>${escapeHtml(message)}</pre>`
+      return `<li>${badge(status)} ${escapeHtml(name)}${link}${why}</li>`
+    })
+    .join('')
+  const figures = Object.entries(claim.figures ?? {})
+    .map(([name, value]) => `<span class="figure">${escapeHtml(name)} <b>${escapeHtml(formatted(value))}</b></span>`)
+    .join(' ')
+  const waivers = (claim.waivers ?? []).map((reason) => `<p class="waiver">waived: ${escapeHtml(reason)}</p>`).join('')
+  return (
+    `<tr class="claim" id="${escapeHtml(claim.id)}" data-status="${escapeHtml(claim.status)}">` +
+    `<th>${escapeHtml(claim.id)}</th><td>${badge(claim.status)}</td>` +
+    `<td><p>${claimText(text)}</p>${waivers}${tests === '' ? '' : `<ul>${tests}</ul>`}${figures === '' ? '' : `<p class="figures">${figures}</p>`}</td></tr>`
+  )
+}
+
+/** The pages' one stylesheet, inline in each. */
+export const PAGE_CSS = `
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #1b1f24; }
+h1 { font-size: 1.5em; } h2 { margin-top: 2em; border-bottom: 1px solid #d0d7de; }
+.verdict { padding: 1em 1.2em; border-radius: 6px; }
+.verdict.passed { background: #dafbe1; } .verdict.failed { background: #ffebe9; } .verdict.interrupted { background: #fff8c5; }
+.counts span { margin-right: 1.2em; }
+table { border-collapse: collapse; width: 100%; } th { white-space: nowrap; } th, td { text-align: left; vertical-align: top; padding: .4em .6em; border-top: 1px solid #eaeef2; }
+.claim p { margin: 0 0 .3em; } .claim ul { margin: .2em 0; padding-left: 1.2em; }
+pre { white-space: pre-wrap; background: #f6f8fa; padding: .4em; margin: .2em 0; font-size: 12px; }
+.status { display: inline-block; padding: 0 .5em; border-radius: 1em; font-size: 12px; background: #eaeef2; white-space: nowrap; }
+.status.verified, .status.passed { background: #aceebb; } .status.refuted, .status.failed { background: #ffcecb; }
+.status.waived { background: #fff1a8; } .status.not-verifiable-here, .status.skipped { background: #ddf4ff; }
+.figure { display: inline-block; margin-right: 1em; color: #57606a; } .waiver { color: #7d4e00; }
+.chart { margin: 1em 0; } .chart figcaption { font-weight: 600; margin-bottom: .3em; }
+.chart rect { fill: #54aeff; } .chart text { font-size: 12px; fill: #1b1f24; } .chart .reference line { stroke: #cf222e; stroke-dasharray: 4 3; }
+.chart .reference text { fill: #cf222e; }
+dl.setup { display: grid; grid-template-columns: max-content 1fr; gap: .1em 1em; } dl.setup dt { color: #57606a; }
+`
+
+export interface ReportInput {
+  summary: Summary
+  /** Where the page is written: evidence is linked relative to it. */
+  reportsDir: string
+}
+
+/** The run's page, as one string of HTML. */
+export function renderReport({ summary, reportsDir }: ReportInput): string {
+  const byId = new Map(summary.claims.map((claim) => [claim.id, claim]))
+  const counts = STATUSES.map(
+    (status) => `<span>${badge(status)} ${summary.claims.filter((claim) => claim.status === status).length}</span>`,
+  ).join('')
+  const setup = Object.entries(summary.setup)
+    .filter(([, value]) => value !== null && value !== undefined)
+    .map(([name, value]) => `<dt>${escapeHtml(name)}</dt><dd>${escapeHtml(String(value))}</dd>`)
+    .join('')
+  const coverage = Object.entries(SECTIONS)
+    .map(([prefix, section]) => {
+      const claims = CLAIMS.filter(({ id }) => id.startsWith(`${prefix}-`))
+      const cells = claims
+        .map(({ id }) => `<a href="#${id}">${badge(`${id} ${byId.get(id)?.status ?? 'not checked'}`)}</a>`)
+        .join(' ')
+      return `<tr><th>${escapeHtml(section)}</th><td>${cells}</td></tr>`
+    })
+    .join('')
+  const sections = Object.entries(SECTIONS)
+    .map(([prefix, section]) => {
+      const rows = CLAIMS.filter(({ id }) => id.startsWith(`${prefix}-`)).map(({ id, text }) =>
+        claimRow(byId.get(id) ?? { id, status: 'not checked', tests: [] }, text, reportsDir),
+      )
+      return `<h3>${escapeHtml(section)}</h3><table>${rows.join('')}</table>`
+    })
+    .join('')
+  const charts = chartsOf(summary).map(barChart).join('')
+  const wall = `${(summary.wallMs / 1000).toFixed(1)} s`
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>banyan-verify ${escapeHtml(summary.run)}: ${escapeHtml(summary.outcome)}</title>
+<style>${PAGE_CSS}</style></head><body>
+<h1>banyan-verify: run ${escapeHtml(summary.run)}</h1>
+<section class="verdict ${escapeHtml(summary.outcome)}" id="verdict"><p><b>The gate ${escapeHtml(summary.outcome === 'interrupted' ? 'was interrupted: no verdict' : summary.outcome)}</b>, started ${escapeHtml(summary.startedAt)}, ${escapeHtml(wall)}.</p>
+<p class="counts">${counts}</p><dl class="setup">${setup}</dl></section>
+<h2>The guide, section by section</h2><table class="coverage">${coverage}</table>
+<h2>Charts</h2>${charts === '' ? '<p>No figures this run to chart.</p>' : charts}
+<h2>Every claim</h2>${sections}
+</body></html>
+`
+}
