@@ -42,10 +42,9 @@ export default defineConfig({
         test: {
           name: 'controls',
           include: ['fixtures/mutants/*.test.ts', 'fixtures/minimal/*.test.ts'],
-          // Each control runs the main job (or the suites of its claims) on its own throwaway
-          // stack: three at a time within the controls' file, and the minimal stack's whole main
-          // job beside them, which alone leaves a third of a 2-core machine idle.
-          maxWorkers: 2,
+          // Each control runs the whole main job on its own throwaway stack: three at a time within
+          // the file (its mutants), one file at a time.
+          fileParallelism: false,
           maxConcurrency: 3,
           testTimeout: 360_000,
         },

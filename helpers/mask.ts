@@ -11,16 +11,11 @@ export function mask(text: string, secrets: readonly string[]): string {
   return masked
 }
 
-/** Each line that is not empty started with `label`. */
-export const labelled = (lines: string, label: string): string =>
-  label === '' ? lines : lines.replace(/^(?=.)/gm, label)
-
 /**
  * A stream that masks secrets line by line. It holds back an unfinished line, so a secret split
- * across two chunks is still caught. With a `label`, each line starts with it: whose output it is,
- * where two runs print beside each other.
+ * across two chunks is still caught.
  */
-export function maskingStream(secrets: readonly string[], label = ''): Transform {
+export function maskingStream(secrets: readonly string[]): Transform {
   let pending = ''
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
@@ -32,10 +27,10 @@ export function maskingStream(secrets: readonly string[], label = ''): Transform
       }
       const complete = pending.slice(0, end + 1)
       pending = pending.slice(end + 1)
-      callback(null, labelled(mask(complete, secrets), label))
+      callback(null, mask(complete, secrets))
     },
     flush(callback: TransformCallback) {
-      callback(null, labelled(mask(pending, secrets), label))
+      callback(null, mask(pending, secrets))
     },
   })
 }

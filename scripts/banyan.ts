@@ -19,7 +19,7 @@ import { LOG_SCAN, scanGaps, type LogScanEntry } from '../helpers/log-watch.ts'
 import { readFigures } from '../helpers/figures.ts'
 import { renderReport } from '../helpers/html-report.ts'
 import { ownerOf } from '../helpers/labels.ts'
-import { labelled, mask, maskingStream } from '../helpers/mask.ts'
+import { mask, maskingStream } from '../helpers/mask.ts'
 import { dockerVersions, preflight, type Preflight } from '../helpers/preflight.ts'
 import { STATIC_CLAIMS, staticFindings, staticInput } from '../helpers/static-checks.ts'
 import { policy } from '../fixtures/policy.ts'
@@ -58,32 +58,21 @@ function loadWaivers(config: Config): Waiver[] {
   }
 }
 
-/** A line on stderr; `label` says whose, where the main job runs beside the project's tests. */
-function say(message: string, label = ''): void {
-  process.stderr.write(`${label}banyan-verify: ${message}\n`)
+function say(message: string): void {
+  process.stderr.write(`banyan-verify: ${message}\n`)
 }
 
-async function sweepLeftovers(label = ''): Promise<void> {
+async function sweepLeftovers(): Promise<void> {
   const swept = describeSweep(await sweep('orphans'))
-  if (swept !== null) say(`removed what earlier crashed runs left: ${swept}`, label)
+  if (swept !== null) say(`removed what earlier crashed runs left: ${swept}`)
 }
-
-/** Aborted by Ctrl-C or SIGTERM while the project's tests and the main job run side by side. */
-const interruption = new AbortController()
 
 /**
  * Runs vitest in a process group of its own and masks every secret in what it prints. On Ctrl-C
  * or SIGTERM the whole group is stopped (testcontainers' compose processes with it) before the
  * caller sweeps, so nothing can create a container after the sweep has looked.
  */
-async function runVitest(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  secrets: readonly string[],
-  label = '',
-): Promise<number> {
-  // Ctrl-C before this vitest started (the main job still setting up beside the tests): not started.
-  if (interruption.signal.aborted) return 130
+async function runVitest(args: string[], env: NodeJS.ProcessEnv, secrets: readonly string[]): Promise<number> {
   const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs')
   const child = spawn(process.execPath, [vitest, ...args], {
     cwd: ROOT,
@@ -91,15 +80,15 @@ async function runVitest(
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   })
-  child.stdout.pipe(maskingStream(secrets, label)).pipe(process.stdout)
-  child.stderr.pipe(maskingStream(secrets, label)).pipe(process.stderr)
+  child.stdout.pipe(maskingStream(secrets)).pipe(process.stdout)
+  child.stderr.pipe(maskingStream(secrets)).pipe(process.stderr)
 
   // An object, not a boolean: it is set by a signal handler while this function awaits.
   const state = { interrupted: false }
   const stop = (signal: NodeJS.Signals): void => {
     if (state.interrupted || child.pid === undefined) return
     state.interrupted = true
-    say(`${signal}: stopping the tests, then removing what this run started`, label)
+    say(`${signal}: stopping the tests, then removing what this run started`)
     process.kill(-child.pid, 'SIGINT')
     // Vitest closes on SIGINT; a group that has not gone within 20 s is killed outright.
     setTimeout(() => {
@@ -154,12 +143,12 @@ function maskFile(file: string, secrets: readonly string[]): void {
  * The static checks, on the model preflight already resolved: milliseconds, before anything
  * starts. Each finding is printed as one line; each claim becomes one outcome in the summary.
  */
-function checkConfiguration(config: Config, checked: Preflight, label: string): TestOutcome[] {
+function checkConfiguration(config: Config, checked: Preflight): TestOutcome[] {
   const findings = staticFindings(staticInput(config, checked.staticModel, policy))
   return STATIC_CLAIMS.map(([claim, description]): TestOutcome => {
     const lines = findings.get(claim) ?? []
     lines.forEach((line) => {
-      say(line, label)
+      say(line)
     })
     const name = `configuration [${claim}] ${description}`
     return lines.length === 0 ? { name, status: 'passed' } : { name, status: 'failed', message: lines.join('\n') }
@@ -205,9 +194,9 @@ function preflightOutcomes(checked: Preflight): TestOutcome[] {
 }
 
 /** The claims this run cannot check, each a skipped outcome carrying the reason, so the summary says why. */
-function unverifiableOutcomes(checked: Preflight, label: string): TestOutcome[] {
+function unverifiableOutcomes(checked: Preflight): TestOutcome[] {
   return checked.unverifiable.flatMap(({ claims, reason }) => {
-    say(`not verifiable here: ${claims.join(', ')}: ${reason}`, label)
+    say(`not verifiable here: ${claims.join(', ')}: ${reason}`)
     return claims.map((claim): TestOutcome => ({
       name: `[${claim}] needs what this run lacks`,
       status: 'skipped',
@@ -227,22 +216,9 @@ interface SummaryInput {
   secrets: readonly string[]
   /** What the stack's start-up and each suite cost (pnpm bench reads them). */
   costs?: Cost[]
-  /** Whose lines these are, where the main job prints beside the project's tests. */
-  label?: string
 }
 
-function writeSummary({
-  config,
-  run,
-  code,
-  started,
-  setup,
-  outcomes,
-  waivers,
-  secrets,
-  costs,
-  label = '',
-}: SummaryInput): void {
+function writeSummary({ config, run, code, started, setup, outcomes, waivers, secrets, costs }: SummaryInput): void {
   const figures = run.startsWith('bv-') ? readFigures(join(config.reportsDir, 'runs', run)) : {}
   const claims = summariseClaims(outcomes, waivers).map((claim) => {
     const measured = figures[claim.id]
@@ -250,7 +226,7 @@ function writeSummary({
   })
   const stale = staleWaivers(outcomes, waivers)
   for (const waiver of stale)
-    say(`stale waiver: ${waiver.claim}${waiver.test ? ` (${waiver.test})` : ''} now holds; remove it`, label)
+    say(`stale waiver: ${waiver.claim}${waiver.test ? ` (${waiver.test})` : ''} now holds; remove it`)
   const outcome = code === 130 ? 'interrupted' : code === 0 ? 'passed' : 'failed'
   const summary: Summary = {
     run,
@@ -268,9 +244,9 @@ function writeSummary({
   writeFileSync(page, mask(renderReport({ summary, reportsDir: config.reportsDir }), secrets))
   const prefix = outcome === 'interrupted' ? 'interrupted: no verdict; ' : ''
   // Every claim, every run: a person reads the verdict here without opening a file.
-  process.stderr.write(`\n${labelled(mask(claimTable(claims).join('\n'), secrets), label)}\n\n`)
-  say(`${prefix}${describeClaims(claims)}; reports in ${config.reportsDir}`, label)
-  say(`the run's page: file://${page}`, label)
+  process.stderr.write(`\n${mask(claimTable(claims).join('\n'), secrets)}\n\n`)
+  say(`${prefix}${describeClaims(claims)}; reports in ${config.reportsDir}`)
+  say(`the run's page: file://${page}`)
 }
 
 /**
@@ -288,11 +264,10 @@ function refuseOptions(vitestArgs: readonly string[]): void {
     throw new PreflightError(`${refused} is refused: a run that stops early or retries cannot answer every claim`, 2)
 }
 
-async function verify(config: Config, givenArgs: string[], label = ''): Promise<RunResult> {
-  const tell = (message: string): void => say(message, label)
+async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
   refuseOptions(givenArgs)
   const { args: vitestArgs, claims: only } = claimFilter(givenArgs)
-  if (only.length > 0) tell(`checking ${only.join(', ')} only; the other claims are not checked in this run`)
+  if (only.length > 0) say(`checking ${only.join(', ')} only; the other claims are not checked in this run`)
   const started = Date.now()
   const runEnv = newRunEnvironment()
   const secrets = secretsOf(runEnv)
@@ -302,8 +277,8 @@ async function verify(config: Config, givenArgs: string[], label = ''): Promise<
   // Named claims narrow the configuration's answers too: every other claim reads "not checked".
   const configuration = [
     ...preflightOutcomes(checked),
-    ...checkConfiguration(config, checked, label),
-    ...unverifiableOutcomes(checked, label),
+    ...checkConfiguration(config, checked),
+    ...unverifiableOutcomes(checked),
   ].filter(({ name }) => only.length === 0 || claimIds(name).some((id) => only.includes(id)))
   const setup: Summary['setup'] = {
     preflightMs,
@@ -316,7 +291,7 @@ async function verify(config: Config, givenArgs: string[], label = ''): Promise<
   const waivers = applicableWaivers(loadWaivers(config), checked)
   const refuted = !gatePasses(configuration, waivers)
   if (refuted && !config.continueAfterStatic) {
-    tell(
+    say(
       'the configuration refutes the claims above, so no container was started (BANYAN_CONTINUE=1 goes on all the same)',
     )
     writeSummary({
@@ -328,18 +303,17 @@ async function verify(config: Config, givenArgs: string[], label = ''): Promise<
       outcomes: configuration,
       waivers,
       secrets,
-      label,
     })
     return { code: 1, outcomes: configuration, waived: waivedCount(configuration, waivers) }
   }
-  await sweepLeftovers(label)
+  await sweepLeftovers()
 
   const run = await readyRun(config, checked, runEnv)
   const services = Object.keys(checked.model.services).join(', ')
-  tell(
+  say(
     `run ${run.runId}: ${services} on Engine ${checked.engine}, Compose ${checked.compose}, ${checked.imageMode} images`,
   )
-  tell(`health checks run ${describeTiming(run.health)}; the declared timings are checked from the configuration`)
+  say(`health checks run ${describeTiming(run.health)}; the declared timings are checked from the configuration`)
 
   const junit = join(config.reportsDir, 'junit.xml')
   const results = join(run.runDir, 'outcomes.json')
@@ -356,7 +330,6 @@ async function verify(config: Config, givenArgs: string[], label = ''): Promise<
     ],
     env,
     secrets,
-    label,
   )
   maskFile(junit, secrets)
   maskFile(results, secrets)
@@ -371,7 +344,7 @@ async function verify(config: Config, givenArgs: string[], label = ''): Promise<
   const checks = readOutcomes(results)
   // A filter that matched no check verified nothing: a typo must not read as a green run.
   const matchedNothing = vitestArgs.length > 0 && checks.length === 0 && tested !== 130
-  if (matchedNothing) tell(`'${givenArgs.join(' ')}' matched no check: nothing was verified`)
+  if (matchedNothing) say(`'${givenArgs.join(' ')}' matched no check: nothing was verified`)
   const teardownFile = join(run.runDir, 'teardown-error.txt')
   const teardown: TestOutcome[] = existsSync(teardownFile)
     ? [{ name: 'the stack is taken down', status: 'failed', message: readFileSync(teardownFile, 'utf8') }]
@@ -393,14 +366,14 @@ async function verify(config: Config, givenArgs: string[], label = ''): Promise<
     { name: 'stack start-up', wallMs: startup.startupMs ?? 0, cpuSeconds: startup.startupCpuSeconds ?? 0 },
     ...(existsSync(costsFile) ? (JSON.parse(readFileSync(costsFile, 'utf8')) as Cost[]) : []),
   ]
-  writeSummary({ config, run: run.runId, code, started, setup, outcomes, waivers, secrets, costs, label })
+  writeSummary({ config, run: run.runId, code, started, setup, outcomes, waivers, secrets, costs })
 
   if (run.keep && code !== 130) {
-    tell(`BANYAN_KEEP: stack ${run.runId} left running. Reach it with: docker compose -p ${run.runId} ps`)
-    tell(`remove it with: pnpm sweep --run ${run.runId}`)
+    say(`BANYAN_KEEP: stack ${run.runId} left running. Reach it with: docker compose -p ${run.runId} ps`)
+    say(`remove it with: pnpm sweep --run ${run.runId}`)
   } else {
     const swept = describeSweep(await sweep({ run: run.runId }))
-    if (swept !== null) tell(`removed what this run left: ${swept}`)
+    if (swept !== null) say(`removed what this run left: ${swept}`)
   }
   return { code, outcomes, waived: waivedCount(outcomes, waivers) }
 }
@@ -422,10 +395,8 @@ async function staticOnly(config: Config, vitestArgs: string[]): Promise<RunResu
 }
 
 /**
- * The project's own tests and (unless a project was named) the main job on the reference stack,
- * so a broken main job cannot pass. The main job runs beside the tests, on a stack of its own,
- * its lines labelled: alone it leaves a third of a 2-core machine idle, and its verdict must not
- * change on a busy machine anyway. Ends with one plain count line for CI.
+ * The project's own tests, then (unless a project was named) the main job on the reference stack,
+ * so a broken main job cannot pass. Ends with one plain count line for CI.
  */
 async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult> {
   await dockerVersions()
@@ -439,34 +410,19 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
   const projects = named
     ? []
     : ['--project', 'unit', '--project', 'static', '--project', 'services', '--project', 'kit', '--project', 'controls']
-  const interrupted = (): void => {
-    interruption.abort()
-  }
-  process.on('SIGINT', interrupted)
-  process.on('SIGTERM', interrupted)
-  const mainJob = named ? null : verify(config, [], MAIN_JOB_LABEL)
-  // Awaited below, after the tests: a refusal meanwhile must not end the process as unhandled.
-  mainJob?.catch(() => undefined)
   const junit = join(config.reportsDir, 'junit-self.xml')
   const code = await runVitest(['run', ...projects, ...reporting(junit), ...vitestArgs], env, secretsOf(runEnv))
   const swept = describeSweep(await sweep({ run: runId }))
   if (swept !== null) say(`removed what the tests left: ${swept}`)
   const own = { code, outcomes: readOutcomes(results) }
-  const main = await mainJob
-  process.off('SIGINT', interrupted)
-  process.off('SIGTERM', interrupted)
-  if (main === null) return own
-  if (main.code === 130 || code === 130) return { ...main, code: 130, outcomes: [...own.outcomes, ...main.outcomes] }
-  say(`the main job (its lines start "${MAIN_JOB_LABEL.trim()}"): ${main.code === 0 ? 'passed' : 'failed'}`)
+  if (named || code === 130) return own
+  const main = await verify(config, [])
   return {
-    code: Math.max(own.code, main.code),
+    code: main.code === 130 ? 130 : Math.max(own.code, main.code),
     outcomes: [...own.outcomes, ...main.outcomes],
     waived: main.waived ?? 0,
   }
 }
-
-/** What the main job's lines start with where it prints beside the project's tests. */
-const MAIN_JOB_LABEL = 'main job | '
 
 async function sweepCommand(args: string[]): Promise<number> {
   const runIndex = args.indexOf('--run')
