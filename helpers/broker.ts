@@ -74,7 +74,9 @@ export async function competingConsumers(service: string): Promise<{
         consuming = await consumersByAddress()
         return instances.filter(({ address }) => (consuming[address] ?? []).length === 0).map(({ id }) => id)
       },
-      { timeout: 30_000, interval: 250, message: `${service} instances the broker never saw consume` },
+      // Generous and slow: each look is two rabbitmqctl runs, each an Erlang VM's start (a CPU-second
+      // here), and on a busy machine new instances took longer than 30 s to consume.
+      { timeout: 120_000, interval: 1_000, message: `${service} instances the broker never saw consume` },
     )
     .toEqual([])
   const [first] = instances

@@ -10,8 +10,8 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import { expect } from 'vitest'
 import { docker, startHelper } from './docker.ts'
-import { fromPeer, iptablesIn } from './netns.ts'
-import { credential } from './stack.ts'
+import { fromPeer, iptablesIn, portOf, socketsIn } from './netns.ts'
+import { credential, execIn } from './stack.ts'
 
 /** The REDIRECT rule, as `iptables -t nat -I` / `-D` take it. */
 const redirect = (port: number, from: string, proxyPort: number, tag: string): string[] => [
@@ -23,14 +23,14 @@ const redirect = (port: number, from: string, proxyPort: number, tag: string): s
 ]
 
 /**
- * Makes `container` answer `delayMs` later than it would, for the connections `from` opens to its
- * `port` at `address` (its own address, where nginx reaches it), until the end of the `await using`
- * block: then the rule goes first, and the proxy after it.
+ * The delaying proxy in `container`'s namespace with nginx's connections to `port` redirected
+ * through it, until the end of the `await using` block: then the rule goes first, and the proxy
+ * after it. `delay` is a time in ms, or `hold` (each connection held until released).
  */
-export async function slowDown(
+async function proxied(
   container: string,
-  { address, port, from, delayMs }: { address: string; port: number; from: string; delayMs: number },
-): Promise<AsyncDisposable> {
+  { address, port, from, delay }: { address: string; port: number; from: string; delay: number | 'hold' },
+): Promise<{ proxy: string; proxyPort: number } & AsyncDisposable> {
   const tag = `banyan-verify-slow-${randomBytes(6).toString('hex')}`
   // Out of the way of the ports a service listens on.
   const proxyPort = randomInt(40_000, 50_000)
@@ -38,7 +38,7 @@ export async function slowDown(
   const proxy = stack.use(
     await startHelper(
       credential('TOOLS_IMAGE'),
-      ['delay-proxy', String(proxyPort), address, String(port), String(delayMs)],
+      ['delay-proxy', String(proxyPort), address, String(port), String(delay)],
       { network: `container:${container}` },
     ),
   )
@@ -53,5 +53,50 @@ export async function slowDown(
     // A replica that is gone took its rule with it.
     await iptablesIn(container, ['-t', 'nat', '-D', ...redirect(port, from, proxyPort, tag)]).catch(() => '')
   })
-  return stack.move()
+  const moved = stack.move()
+  return { proxy: proxy.id, proxyPort, [Symbol.asyncDispose]: () => moved.disposeAsync() }
+}
+
+/**
+ * Makes `container` answer `delayMs` later than it would, for the connections `from` opens to its
+ * `port` at `address` (its own address, where nginx reaches it), until the end of the `await using`
+ * block.
+ */
+export async function slowDown(
+  container: string,
+  { address, port, from, delayMs }: { address: string; port: number; from: string; delayMs: number },
+): Promise<AsyncDisposable> {
+  return proxied(container, { address, port, from, delay: delayMs })
+}
+
+/** Requests held on their way to a service, in its namespace: how many are held now, and letting them all go on. */
+export interface Held extends AsyncDisposable {
+  /** The connections `from` opened that the proxy holds now. */
+  held: () => Promise<number>
+  /** Every held connection goes on to the service; the proxy takes no more, and exits once they are through. */
+  release: () => Promise<void>
+}
+
+/**
+ * Holds every connection `from` opens to `container`'s `port` (at `address`) in a proxy in its
+ * namespace, whole: the service sees nothing of them until release(). A request held so is in
+ * flight by any measure, and its service is not stopped meanwhile (its own timers, its own health
+ * checks over loopback, go on).
+ */
+export async function holdRequests(
+  container: string,
+  { address, port, from }: { address: string; port: number; from: string },
+): Promise<Held> {
+  const proxy = await proxied(container, { address, port, from, delay: 'hold' })
+  return {
+    held: async () =>
+      (await socketsIn(container)).filter(
+        ({ local, peer }) => portOf(local) === proxy.proxyPort && peer.startsWith(`${from}:`),
+      ).length,
+    release: async () => {
+      const { exitCode, stderr } = await execIn(proxy.proxy, ['touch', '/tmp/release'])
+      if (exitCode !== 0) throw new Error(`could not release the requests held in ${container}: ${stderr.trim()}`)
+    },
+    [Symbol.asyncDispose]: () => proxy[Symbol.asyncDispose](),
+  }
 }

@@ -10,7 +10,7 @@ import { recordFigures } from '../../helpers/figures.ts'
 import { amqpConnection, pgClient, redisReplies } from '../../helpers/probes.ts'
 import { it } from '../../helpers/stack-test.ts'
 import { elapsedMs } from '../../helpers/units.ts'
-import { portOf, socketsIn, type Socket } from '../../helpers/netns.ts'
+import { holdRequests } from '../../helpers/slow.ts'
 import { steadyLoad } from '../../helpers/traffic.ts'
 import type pg from 'pg'
 import { differences, fingerprint, ownSchema, pgDump, quoted, restoreSql } from '../../helpers/backup.ts'
@@ -21,13 +21,11 @@ import {
   credential,
   databaseLogin,
   failIfDown,
-  freeze,
   stack,
   runningContainerOf,
   stackDatabase,
   stateOf,
   storageShared,
-  thaw,
 } from '../../helpers/stack.ts'
 import { WRITES_TABLE } from '../../helpers/writes.ts'
 
@@ -232,9 +230,7 @@ describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
   // for a real reason, with no help from the service. The load goes on until Docker signals
   // nginx; what was sent before that and answered after is what was in flight. Requests sent
   // after it may be refused (the guide drains first).
-  it('[UP-3] docker compose down lets the requests in flight complete before the services stop', async ({
-    afterwards,
-  }) => {
+  it('[UP-3] docker compose down lets the requests in flight complete before the services stop', async () => {
     failIfDown()
     await own(['up', '-d', '--wait', 'nginx'])
     const nginx = await containerOf('nginx')
@@ -245,40 +241,43 @@ describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
     await expect
       .poll(() => load.results.length, { timeout: 60_000, interval: 50, message: 'the stack answered nothing' })
       .toBeGreaterThanOrEqual(IN_FLIGHT * 4)
-    // The gateways hung (SIGSTOP): what nginx hands them is held, and since each client sends its
-    // next request only once its last is answered, no request goes out after the last ones are
-    // held. Every request is then in flight when nginx is signalled, however long `down` takes to
-    // get there, and none is sent as nginx closes its idle connections: a request on a keep-alive
-    // connection that nginx had not read yet when it stopped was never in flight, and a race.
-    const gateways = (await projectResources(project, 'containers'))
-      .filter(([, service]) => service === policy.nginx.upstreamService)
-      .map(([id]) => id)
-    await freeze(gateways)
-    afterwards(() => thaw(gateways))
-    // Held means at the gateways: every client's request sent, nginx's port holding nothing unread,
-    // and one upstream connection a request (nginx keeps none open idle to the gateways).
-    let sockets: Socket[] = []
+    // Every request nginx passes on from now is held whole on its way into the gateway, in the
+    // gateway's namespace, and since each client sends its next request only once its last is
+    // answered, none goes out after the last ones are held. Every request is then in flight when
+    // nginx is signalled, however long `down` takes to get there, and none is sent as nginx closes
+    // its idle connections: a request on a keep-alive connection that nginx had not read yet when
+    // it stopped was never in flight, and a race. The gateways run on meanwhile; hanging them
+    // instead (SIGSTOP) expired the timers of the requests they had begun, into 503s and nginx's
+    // 502s, where the machine was busy.
+    const from = await addressOf(nginx, 'frontend', project)
+    await using holds = new AsyncDisposableStack()
+    const gateways = (await projectResources(project, 'containers')).filter(
+      ([, service]) => service === policy.nginx.upstreamService,
+    )
+    const held = await Promise.all(
+      gateways.map(async ([id]) =>
+        holds.use(
+          await holdRequests(id, { address: await addressOf(id, 'frontend', project), port: policy.gatewayPort, from }),
+        ),
+      ),
+    )
     await expect
       .poll(
-        async () => {
-          sockets = await socketsIn(nginx)
-          return {
-            sent: load.outstanding(),
-            unread: sockets.filter(({ local, unread }) => portOf(local) === 80 && unread > 0).length,
-            forwarded: sockets.filter(({ peer }) => portOf(peer) === policy.gatewayPort).length,
-          }
-        },
-        { timeout: 30_000, interval: 100, message: 'the requests never all reached the hung gateways' },
+        async () => ({
+          sent: load.outstanding(),
+          held: (await Promise.all(held.map((hold) => hold.held()))).reduce((sum, count) => sum + count, 0),
+        }),
+        { timeout: 60_000, interval: 200, message: 'the requests were never all held on their way to the gateways' },
       )
-      .toEqual({ sent: IN_FLIGHT, unread: 0, forwarded: IN_FLIGHT })
+      .toEqual({ sent: IN_FLIGHT, held: IN_FLIGHT })
     using signal = nextSignal(nginx)
     let signalledAt: number | undefined
     // At the signal the clients stop (what they would send after it is no request in flight) and
-    // the gateways go on: the held requests can complete now, if nginx lets them.
+    // the held requests go on to the gateways: they can complete now, if nginx lets them.
     const replies = signal.at.then(async (at) => {
       signalledAt = at
       const stopped = load.stop()
-      await thaw(gateways)
+      await Promise.all(held.map((hold) => hold.release()))
       return stopped
     })
     await own(['down', '--timeout', '30'])
@@ -304,7 +303,7 @@ describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
       cut.map(({ status, error }) => error ?? `HTTP ${status}`),
       `requests in flight when nginx was signalled that were cut, of ${inFlight.length}`,
     ).toEqual([])
-    expect(inFlight.length, 'the requests held at the gateways were not all in flight at the signal').toBe(IN_FLIGHT)
+    expect(inFlight.length, 'the requests held on their way were not all in flight at the signal').toBe(IN_FLIGHT)
   })
 })
 
