@@ -326,6 +326,7 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
       'stack',
       ...reporting(junit),
       `--reporter=${join(ROOT, 'helpers/costs-reporter.ts')}`,
+      `--reporter=${join(ROOT, 'helpers/progress-reporter.ts')}`,
       ...vitestArgs,
     ],
     env,
