@@ -12,7 +12,7 @@ const after = (usedMs: number, periods: number, throttled: number) => ({
 
 describe('quotaVerdict', () => {
   it('accepts busy work held to its quota in most of its periods', () => {
-    expect(quotaVerdict(start, after(241, 24, 24), limit).verdict).toEqual({
+    expect(quotaVerdict(start, after(241, 24, 24), limit, 230e6).verdict).toEqual({
       heldBack: true,
       reachedQuota: true,
       withinQuota: true,
@@ -20,15 +20,22 @@ describe('quotaVerdict', () => {
   })
 
   it('rejects work that ran past the quota: a limit that is not enforced', () => {
-    expect(quotaVerdict(start, after(3_000, 25, 0), limit).verdict).toMatchObject({
+    expect(quotaVerdict(start, after(3_000, 25, 0), limit, 2_900e6).verdict).toMatchObject({
       heldBack: false,
       withinQuota: false,
     })
   })
 
   it('rejects a throttle or two with little work behind it: the busy work ran outside the limit', () => {
-    expect(quotaVerdict(start, after(30, 20, 2), limit).verdict).toMatchObject({
+    expect(quotaVerdict(start, after(30, 20, 2), limit, 25e6).verdict).toMatchObject({
       heldBack: false,
+      reachedQuota: false,
+    })
+  })
+
+  it('rejects a quota the service’s own work reached while the busy work did little: it proves nothing of the limit', () => {
+    expect(quotaVerdict(start, after(240, 24, 24), limit, 10e6).verdict).toMatchObject({
+      heldBack: true,
       reachedQuota: false,
     })
   })

@@ -83,6 +83,7 @@ describe('a drill against its deadline', () => {
     expect(page).toContain('RTO regressed: the latest drill took 31.6 s, more than 50% over the earlier drills')
     expect(page.match(/<tr class="drill">/g)).toHaveLength(4)
     expect(JSON.parse(readFileSync(join(dir, 'trend.json'), 'utf8'))).toEqual({
+      failed: false,
       regressed: true,
       latestRtoMs: 31_600,
       medianRtoMs: 21_000,
@@ -102,5 +103,22 @@ describe('a drill against its deadline', () => {
     expect(
       drillTrend([20_000, 20_000, 20_000, 30_000].map((rto, day) => drill(`2026-11-0${day + 1}T02:00:00.000Z`, rto))),
     ).toMatchObject({ regressed: false, medianRtoMs: 20_000 })
+  })
+
+  it('flags a drill that failed, on its page and in trend.json, and leaves failed drills out of the median', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drill-'))
+    for (const day of [1, 2, 3]) writeDrillReport(dir, drill(`2026-11-0${day}T02:00:00.000Z`, 20_000))
+    // Failed, though quick: its RTO must not pull the median down.
+    writeDrillReport(dir, drill('2026-11-04T02:00:00.000Z', 1_000, false))
+    writeDrillReport(dir, { ...drill('2026-11-05T02:00:00.000Z', 0, false), rtoMs: null, failures: ['never healthy'] })
+    const page = readFileSync(join(dir, 'index.html'), 'utf8')
+    expect(page).toContain('The latest drill FAILED: never healthy.')
+    // Four bars: the drill that never recovered has none, rather than the best one of 0 s.
+    expect(page.match(/data-chart="rto"[\s\S]*?<\/figure>/)?.[0].match(/<rect /g)).toHaveLength(4)
+    expect(JSON.parse(readFileSync(join(dir, 'trend.json'), 'utf8'))).toMatchObject({
+      failed: true,
+      regressed: false,
+      medianRtoMs: 20_000,
+    })
   })
 })

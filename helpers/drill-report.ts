@@ -80,6 +80,8 @@ export const RTO_REGRESSION_MARGIN = 0.5
 const TREND_MINIMUM = 3
 
 export interface DrillTrend {
+  /** The latest drill failed (it did not recover, or lost what the backup held): an alert by itself. */
+  failed: boolean
   /** The latest drill's RTO is worse than the earlier drills' median by more than the margin. */
   regressed: boolean
   latestRtoMs: number | null
@@ -96,13 +98,14 @@ const median = (values: readonly number[]): number | null => {
   return sorted.length % 2 === 1 ? (sorted[middle] ?? null) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
 }
 
-/** The latest drill against the ones before it. A drill that never recovered is a failure of its own, not a trend. */
+/** The latest drill against the earlier ones that passed. A failed drill is a failure of its own, not a trend. */
 export function drillTrend(history: readonly DrillReport[]): DrillTrend {
   const latest = history.at(-1)
-  const earlier = history.slice(0, -1).flatMap(({ rtoMs }) => (rtoMs === null ? [] : [rtoMs]))
+  const earlier = history.slice(0, -1).flatMap(({ rtoMs, passed }) => (rtoMs === null || !passed ? [] : [rtoMs]))
   const typical = earlier.length >= TREND_MINIMUM ? median(earlier) : null
   const latestRtoMs = latest?.rtoMs ?? null
   return {
+    failed: latest !== undefined && !latest.passed,
     regressed: typical !== null && latestRtoMs !== null && latestRtoMs > typical * (1 + RTO_REGRESSION_MARGIN),
     latestRtoMs,
     medianRtoMs: typical,
@@ -122,7 +125,10 @@ export function drillPage(history: readonly DrillReport[]): string {
       id: 'rto',
       title: 'RTO per drill (s), oldest first',
       unit: 's',
-      bars: recent.map((report) => ({ label: when(report), value: (report.rtoMs ?? 0) / 1000 })),
+      // A drill that never recovered has no RTO: no bar; its row below says FAILED.
+      bars: recent.flatMap((report) =>
+        report.rtoMs === null ? [] : [{ label: when(report), value: report.rtoMs / 1000 }],
+      ),
       ...(trend.medianRtoMs === null
         ? {}
         : { reference: { label: 'earlier median', value: trend.medianRtoMs / 1000 } }),
@@ -144,6 +150,10 @@ export function drillPage(history: readonly DrillReport[]): string {
           }),
         ]),
   ]
+  const failedMark =
+    latest !== undefined && trend.failed
+      ? `<p class="regressed" id="failed">The latest drill FAILED: ${escapeHtml(latest.failures.join('; ') || 'see its report')}.</p>`
+      : ''
   const mark = trend.regressed
     ? `<p class="regressed" id="trend">RTO regressed: the latest drill took ${seconds(trend.latestRtoMs)}, more than ${Math.round(trend.margin * 100)}% over the earlier drills' median of ${seconds(trend.medianRtoMs)}.</p>`
     : `<p id="trend">RTO ${trend.medianRtoMs === null ? `not judged: fewer than ${TREND_MINIMUM} earlier drills recovered` : `within ${Math.round(trend.margin * 100)}% of the earlier drills' median of ${seconds(trend.medianRtoMs)}`}.</p>`
@@ -158,7 +168,7 @@ export function drillPage(history: readonly DrillReport[]): string {
 <html lang="en"><head><meta charset="utf-8"><title>banyan-verify: disaster-recovery drills</title>
 <style>${PAGE_CSS} .regressed { background: #ffebe9; padding: .8em; font-weight: 600; }</style></head><body>
 <h1>Disaster-recovery drills: ${history.length}</h1>
-${mark}
+${failedMark}${mark}
 ${charts.join('')}
 <h2>Every drill, newest first</h2>
 <table><tr><th>when</th><th>result</th><th>RTO</th><th>RPO (lost writes)</th><th>exposure</th><th>what failed</th></tr>${rows}</table>
@@ -168,7 +178,7 @@ ${charts.join('')}
 
 /**
  * Writes drill-<time>.json and .md under dir, appends to history.jsonl, rewrites the history's
- * page (index.html) and trend.json (the flag a nightly job alerts on: `regressed`), and returns
+ * page (index.html) and trend.json (the flags a nightly job alerts on: `failed`, `regressed`), and returns
  * the Markdown page's path.
  */
 export function writeDrillReport(dir: string, report: DrillReport): string {

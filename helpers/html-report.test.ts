@@ -37,6 +37,7 @@ const summary: Summary = {
       },
     },
     { id: 'NI-3', status: 'waived', tests: [{ name: '[NI-3] no way out', status: 'failed' }], waivers: ['the host'] },
+    { id: 'UP-30', status: 'refuted', tests: [{ name: '[UP-30] a typo', status: 'failed', message: 'no such claim' }] },
   ],
   costs: [
     { name: 'stack start-up', wallMs: 16_000, cpuSeconds: 17 },
@@ -47,9 +48,9 @@ const summary: Summary = {
 describe('the run page', () => {
   const page = renderReport({ summary, reportsDir: '/r' })
 
-  it('answers every claim of CLAIMS.md, in its order, those without a test as not checked', () => {
+  it('answers every claim of CLAIMS.md, in its order, those without a test as not checked, then any other', () => {
     const rows = [...page.matchAll(/<tr class="claim" id="([A-Z]{2}-\d+)" data-status="([^"]+)"/g)]
-    expect(rows.map(([, id]) => id)).toEqual(CLAIMS.map(({ id }) => id))
+    expect(rows.map(([, id]) => id)).toEqual([...CLAIMS.map(({ id }) => id), 'UP-30'])
     expect(Object.fromEntries(rows.map(([, id, status]) => [id, status]))).toMatchObject({
       'LB-2': 'verified',
       'LB-3': 'refuted',
@@ -100,5 +101,14 @@ describe('the run page', () => {
 
   it('escapes every character HTML reads as markup', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&#60;a href=&#34;x&#34;&#62;&#39;&#38;&#39;&#60;/a&#62;')
+  })
+
+  it('shows a claim CLAIMS.md lacks after the guide, never drops it', () => {
+    expect(page).toMatch(/Not in CLAIMS\.md[\s\S]*<tr class="claim" id="UP-30" data-status="refuted"/)
+  })
+
+  it('colours the guide map by each claim’s status', () => {
+    expect(page).toContain('<span class="status refuted">LB-3 refuted</span>')
+    expect(page).toContain('<span class="status not-checked">LC-1 not checked</span>')
   })
 })

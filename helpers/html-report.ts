@@ -144,8 +144,9 @@ export function chartsOf(summary: Summary): Chart[] {
 const claimText = (text: string): string =>
   escapeHtml(text).replace(/`([^`]+)`/g, (_, code: string) => `<code>${code}</code>`)
 
-const badge = (status: string): string =>
-  `<span class="status ${status.replaceAll(' ', '-')}">${escapeHtml(status)}</span>`
+/** A status as a coloured label; `text` in place of the status's own words. */
+const badge = (status: string, text = status): string =>
+  `<span class="status ${status.replaceAll(' ', '-')}">${escapeHtml(text)}</span>`
 
 function claimRow(claim: ClaimResult, text: string, reportsDir: string): string {
   const tests = claim.tests
@@ -209,7 +210,10 @@ export function renderReport({ summary, reportsDir }: ReportInput): string {
     .map(([prefix, section]) => {
       const claims = CLAIMS.filter(({ id }) => id.startsWith(`${prefix}-`))
       const cells = claims
-        .map(({ id }) => `<a href="#${id}">${badge(`${id} ${byId.get(id)?.status ?? 'not checked'}`)}</a>`)
+        .map(
+          ({ id }) =>
+            `<a href="#${id}">${badge(byId.get(id)?.status ?? 'not checked', `${id} ${byId.get(id)?.status ?? 'not checked'}`)}</a>`,
+        )
         .join(' ')
       return `<tr><th>${escapeHtml(section)}</th><td>${cells}</td></tr>`
     })
@@ -222,6 +226,14 @@ export function renderReport({ summary, reportsDir }: ReportInput): string {
       return `<h3>${escapeHtml(section)}</h3><table>${rows.join('')}</table>`
     })
     .join('')
+  // A claim the summary has and CLAIMS.md has not (a test that names an ID the guide lacks) is
+  // shown after the guide's, never dropped.
+  const known = new Set(CLAIMS.map(({ id }) => id))
+  const strays = summary.claims.filter(({ id }) => !known.has(id))
+  const strayRows =
+    strays.length === 0
+      ? ''
+      : `<h3>Not in CLAIMS.md</h3><table>${strays.map((claim) => claimRow(claim, 'a claim CLAIMS.md does not list', reportsDir)).join('')}</table>`
   const charts = chartsOf(summary).map(barChart).join('')
   const wall = `${(summary.wallMs / 1000).toFixed(1)} s`
   return `<!doctype html>
@@ -232,7 +244,7 @@ export function renderReport({ summary, reportsDir }: ReportInput): string {
 <p class="counts">${counts}</p><dl class="setup">${setup}</dl></section>
 <h2>The guide, section by section</h2><table class="coverage">${coverage}</table>
 <h2>Charts</h2>${charts === '' ? '<p>No figures this run to chart.</p>' : charts}
-<h2>Every claim</h2>${sections}
+<h2>Every claim</h2>${sections}${strayRows}
 </body></html>
 `
 }

@@ -107,12 +107,13 @@ describe('limits enforced', () => {
         expect((await cpuLimitOf(container)).cpus, `${service}'s CPU limit was not put back`).toBe(limit.cpus)
       })
       const before = await cpuCounters(container)
-      await busyInside(container, credential('TOOLS_IMAGE'), BUSY_SECONDS, 2)
-      const { figures, verdict } = quotaVerdict(before, await cpuCounters(container), {
-        cpus: TEST_CPUS,
-        periodUs: limit.periodUs,
-        busySeconds: BUSY_SECONDS,
-      })
+      const busyNs = await busyInside(container, credential('TOOLS_IMAGE'), BUSY_SECONDS, 2)
+      const { figures, verdict } = quotaVerdict(
+        before,
+        await cpuCounters(container),
+        { cpus: TEST_CPUS, periodUs: limit.periodUs, busySeconds: BUSY_SECONDS },
+        busyNs,
+      )
       recordFigures(
         'RL-3',
         Object.fromEntries(
