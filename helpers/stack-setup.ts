@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from 'testcontainers'
 import type { TestProject } from 'vitest/node'
 import { composeFailureCause, projectResources } from './compose.ts'
+import { docker } from './docker.ts'
 import { machineCpu } from './machine.ts'
 import { watchHealth, type HealthyTimes } from './health-events.ts'
 import { LOG_SCAN, watchLogs } from './log-watch.ts'
@@ -42,6 +43,21 @@ async function containersOf(project: string): Promise<Record<string, string[]>> 
   return containers
 }
 
+/** The project's containers Docker calls healthy now, by full id (as its events name them). */
+async function healthyContainers(project: string): Promise<string[]> {
+  const { stdout } = await docker([
+    'ps',
+    '--no-trunc',
+    '--filter',
+    `label=com.docker.compose.project=${project}`,
+    '--filter',
+    'health=healthy',
+    '--format',
+    '{{.ID}}',
+  ])
+  return stdout.split('\n').filter(Boolean)
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const run = runFromEnv()
   const start = performance.now()
@@ -65,7 +81,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const startupMs = elapsedMs(start)
   let healthyMsError: string | null = null
-  const healthyMs = await health.stop().catch((error: unknown) => {
+  const healthyMs = await health.stop(await healthyContainers(run.runId)).catch((error: unknown) => {
     healthyMsError = error instanceof Error ? error.message : String(error)
     return {}
   })
