@@ -33,10 +33,8 @@ export const fromPeer = (port: number, from: string, tag: string): string[] => [
   tag,
 ]
 
-/** One TCP connection in a container's namespace, as `ss` lists it: the bytes it holds each way and its ends. */
+/** One TCP connection in a container's namespace, as `ss` lists it: its two ends. */
 export interface Socket {
-  /** Bytes received that the process has not read yet. */
-  unread: number
   local: string
   peer: string
 }
@@ -56,7 +54,7 @@ export async function socketsIn(container: string): Promise<Socket[]> {
     .split('\n')
     .map((line) => line.trim().split(/\s+/))
     .filter((fields) => fields.length >= 4)
-    .map(([unread = '0', , local = '', peer = '']) => ({ unread: Number(unread), local, peer }))
+    .map(([, , local = '', peer = '']) => ({ local, peer }))
 }
 
 /** The port of an `address:port` (or `[v6]:port`) as ss prints it. */

@@ -276,16 +276,19 @@ export async function processOf(container: string): Promise<{ pid: number; resta
 /**
  * Compose on the run's own project (or another of the run's, `project`), as an operator would
  * run it on theirs (`up -d --scale`, `restart`, `down`): the run's files and override (its labels
- * on everything, so the sweep finds it), its credentials and images. Throws with Compose's own
+ * on everything, so the sweep finds it), its credentials and images, and any `overrides` of a
+ * check's own after them (a new image, a setting the guide turns on). Throws with Compose's own
  * words when it fails.
  */
 export async function compose(
   args: readonly string[],
   timeoutMs = 180_000,
   project: string = runFromEnv().runId,
+  overrides: readonly string[] = [],
 ): Promise<string> {
   const run = runFromEnv()
-  const result = await docker(['compose', ...composeFileArgs(run), '-p', project, ...args], {
+  const files = [...composeFileArgs(run), ...overrides.flatMap((file) => ['-f', file])]
+  const result = await docker(['compose', ...files, '-p', project, ...args], {
     env: { ...process.env, ...run.composeEnv },
     timeoutMs,
   })
@@ -341,9 +344,9 @@ export async function replicasOf(service: string): Promise<string[]> {
 /**
  * What the README says to do after the gateway's replicas change: nginx resolves the service
  * name to its replicas when it starts or reloads, so it reloads. Waits until nginx answers again.
+ * The shared stack's nginx unless told another (a project of the run's own).
  */
-export async function reloadNginx(): Promise<void> {
-  const nginx = containerOf('nginx')
+export async function reloadNginx(nginx: string = containerOf('nginx')): Promise<void> {
   // The reload is only done when the old workers, which still hold the old upstream, have exited.
   // They are listed from a helper in nginx's PID namespace: nginx's image needs no shell or grep
   // (the pattern does not match the helper's own command line).
@@ -438,36 +441,27 @@ export async function crash(
  * would; Docker's own `pause` freezes the cgroup instead, and on cgroup v1 that failed ("unable
  * to freeze") on a busy process. SIGKILL still ends a stopped process at once.
  */
-async function signalAll(containers: string | readonly string[], signal: 'STOP' | 'CONT'): Promise<void> {
-  const pids: string[] = []
-  for (const container of typeof containers === 'string' ? [containers] : containers) {
-    const top = await docker(['top', container, '-o', 'pid'])
-    if (top.exitCode !== 0) throw new Error(`docker top ${container} failed: ${top.stderr.trim()}`)
-    const found = top.stdout
-      .split('\n')
-      .slice(1)
-      .map((line) => line.trim())
-      .filter((line) => /^\d+$/.test(line))
-    if (found.length === 0) throw new Error(`container ${container} runs no process to ${signal}`)
-    pids.push(...found)
-  }
-  // One helper for them all: the containers stop (or go on) together, not one helper's start apart.
+async function signalProcesses(container: string, signal: 'STOP' | 'CONT'): Promise<void> {
+  const top = await docker(['top', container, '-o', 'pid'])
+  if (top.exitCode !== 0) throw new Error(`docker top ${container} failed: ${top.stderr.trim()}`)
+  const pids = top.stdout
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim())
+    .filter((line) => /^\d+$/.test(line))
+  if (pids.length === 0) throw new Error(`container ${container} runs no process to ${signal}`)
   const { exitCode, stderr } = await runHelper(credential('TOOLS_IMAGE'), ['kill', `-${signal}`, ...pids], {
     flags: ['--pid', 'host'],
   })
-  if (exitCode !== 0)
-    throw new Error(`could not send SIG${signal} to ${String(containers)}'s processes: ${stderr.trim()}`)
+  if (exitCode !== 0) throw new Error(`could not send SIG${signal} to ${container}'s processes: ${stderr.trim()}`)
 }
 
-/** Every process of a container (or of several, at once) stopped where it is (SIGSTOP): a hung instance. */
-export const freeze = (containers: string | readonly string[]): Promise<void> => signalAll(containers, 'STOP')
+/** Every process of a container stopped where it is (SIGSTOP): a hung instance. */
+export const freeze = (container: string): Promise<void> => signalProcesses(container, 'STOP')
 
-/** Frozen containers' processes going on (SIGCONT); those no longer running are left out. */
-export async function thaw(containers: string | readonly string[]): Promise<void> {
-  const all = typeof containers === 'string' ? [containers] : containers
-  const running = []
-  for (const container of all) if ((await processOf(container)).pid > 0) running.push(container)
-  if (running.length > 0) await signalAll(running, 'CONT')
+/** A frozen container's processes going on (SIGCONT); one no longer running is left as it is. */
+export async function thaw(container: string): Promise<void> {
+  if ((await processOf(container)).pid > 0) await signalProcesses(container, 'CONT')
 }
 
 /** The named volume a service keeps its data in (its path in policy.stateful), by its Docker name, as it runs now. */
