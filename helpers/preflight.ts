@@ -168,7 +168,17 @@ function unverifiableByShape(model: ComposeModel): Unverifiable[] {
   const pooled = Object.values(model.services).some(
     (service) => service.environment?.[policy.poolVariable] !== undefined,
   )
+  const gateway = policy.nginx.upstreamService
+  const tls = policy.tls.settings.some((name) => model.services[gateway]?.environment?.[name] !== undefined)
   return [
+    ...(tls
+      ? []
+      : [
+          {
+            claims: ['CF-4'],
+            reason: `the stack gives ${gateway} none of the guide's TLS settings (${policy.tls.settings.join(', ')}): it describes no TLS to turn on`,
+          },
+        ]),
     ...(policy.migrations in model.services
       ? []
       : [
