@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { clients, evenSpread, unanswered } from './traffic.ts'
+import { clients, evenSpread, longestGapMs, outcomes, unanswered } from './traffic.ts'
 
 describe('evenSpread', () => {
   it("gives Pearson's statistic and its p-value against an even split", () => {
@@ -28,6 +28,42 @@ describe('unanswered', () => {
       { at: 6, status: 404, ms: 1 },
     ]
     expect(unanswered(replies).map(({ at }) => at)).toEqual([3, 4, 5, 6])
+  })
+})
+
+describe('longestGapMs', () => {
+  it('is the longest time between two 2xx answers in the order they came, or from the last to the end, failures counting as none', () => {
+    expect(
+      longestGapMs([
+        { at: 0, ms: 10, status: 200 },
+        { at: 5, ms: 1_000, status: 502 },
+        { at: 20, ms: 5, status: 200 },
+        { at: 30, ms: 2_000, status: 200 },
+        { at: 40, ms: 10, status: 0, error: 'other side closed' },
+      ]),
+    ).toBe(2_005)
+    expect(longestGapMs([{ at: 0, ms: 1, status: 200 }])).toBe(0)
+    // Failing to the end: the gap runs on from the last answer.
+    expect(
+      longestGapMs([
+        { at: 0, ms: 10, status: 200 },
+        { at: 20, ms: 5, status: 502 },
+        { at: 3_000, ms: 10, status: 502 },
+      ]),
+    ).toBe(3_000)
+    expect(longestGapMs([])).toBe(0)
+  })
+})
+
+describe('outcomes', () => {
+  it('counts each kind of reply once, an error by its message', () => {
+    expect(
+      outcomes([
+        { at: 0, ms: 1, status: 502 },
+        { at: 0, ms: 1, status: 0, error: 'other side closed' },
+        { at: 0, ms: 1, status: 502 },
+      ]),
+    ).toBe('HTTP 502 ×2, other side closed ×1')
   })
 })
 

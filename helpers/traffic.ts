@@ -127,3 +127,28 @@ export function evenSpread(counts: readonly number[], replicas = counts.length):
   const degreesOfFreedom = all.length - 1
   return { statistic, degreesOfFreedom, pValue: 1 - chisquareCdf(statistic, degreesOfFreedom) }
 }
+
+/**
+ * The longest time clients went without a 2xx answer: between two answers in a row, taken in the
+ * order they came (Reply.at + ms), and from the last one to the end of the traffic (the last
+ * reply of any kind), so that failures to the end count. What a user sees of a downtime, however
+ * many clients were waiting through it.
+ */
+export function longestGapMs(replies: readonly Reply[]): number {
+  const answered = replies
+    .filter(({ status }) => status >= 200 && status < 300)
+    .map(({ at, ms }) => at + ms)
+    .sort((a, b) => a - b)
+  const end = Math.max(0, ...replies.map(({ at, ms }) => at + ms))
+  return [...answered, end].reduce((longest, time, index) => Math.max(longest, time - (answered[index - 1] ?? time)), 0)
+}
+
+/** What went wrong among replies, for a message: `HTTP 502 ×3, other side closed ×1`. */
+export function outcomes(replies: readonly Reply[]): string {
+  const counts = new Map<string, number>()
+  for (const { status, error } of replies) {
+    const what = error ?? `HTTP ${status}`
+    counts.set(what, (counts.get(what) ?? 0) + 1)
+  }
+  return [...counts].map(([what, count]) => `${what} ×${count}`).join(', ')
+}

@@ -3,16 +3,24 @@
 // project name, so its containers, network and volumes carry the run's labels and go with the
 // run however it ends. Only the infrastructure is started, which is LC-2's own promise.
 import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
-import { afterAll, beforeAll, describe, expect } from 'vitest'
+import { Agent, request } from 'undici'
+import { afterAll, beforeAll, describe, expect, onTestFinished, vi } from 'vitest'
 import { policy } from '../../fixtures/policy.ts'
-import { projectResources } from '../../helpers/compose.ts'
+import { projectResources, type ComposeService } from '../../helpers/compose.ts'
 import { recordFigures } from '../../helpers/figures.ts'
 import { amqpConnection, pgClient, redisReplies } from '../../helpers/probes.ts'
 import { it } from '../../helpers/stack-test.ts'
 import { elapsedMs } from '../../helpers/units.ts'
 import { holdRequests } from '../../helpers/slow.ts'
-import { steadyLoad, unanswered } from '../../helpers/traffic.ts'
+import { longestGapMs, outcomes, steadyLoad, unanswered } from '../../helpers/traffic.ts'
+import { countRequests } from '../../helpers/counting.ts'
+import { docker, firstLine, runHelper } from '../../helpers/docker.ts'
+import { presentedCertificate, selfSignedCertificate } from '../../helpers/tls.ts'
+import { newVersion } from '../../helpers/updates.ts'
 import type pg from 'pg'
 import { differences, fingerprint, ownSchema, pgDump, quoted, restoreSql } from '../../helpers/backup.ts'
 import {
@@ -21,12 +29,16 @@ import {
   compose,
   credential,
   databaseLogin,
+  execIn,
   failIfDown,
+  healthCommand,
+  reloadNginx,
   stack,
   runningContainerOf,
   stackDatabase,
   stateOf,
   storageShared,
+  verifiable,
 } from '../../helpers/stack.ts'
 import { WRITES_TABLE } from '../../helpers/writes.ts'
 
@@ -39,7 +51,7 @@ const KEPT_KEY = 'banyan-verify:kept'
 
 describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
   const project = `${stack().project}-own`
-  const own = (args: readonly string[]) => compose(args, 180_000, project)
+  const own = (args: readonly string[], overrides: readonly string[] = []) => compose(args, 180_000, project, overrides)
   const containers = async (): Promise<Record<string, string[]>> => {
     const states: Record<string, string[]> = {}
     for (const [id, service] of await projectResources(project, 'containers'))
@@ -52,7 +64,27 @@ describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
     if (container === undefined) throw new Error(`project ${project} runs no ${service}`)
     return container[0]
   }
-  const address = async (service: string): Promise<string> => addressOf(await containerOf(service), 'backend', project)
+  const address = async (service: string, network = 'backend'): Promise<string> =>
+    addressOf(await containerOf(service), network, project)
+  /** The gateway's replicas running in this project now. */
+  const replicas = async (): Promise<Replica[]> => {
+    const ids = (await projectResources(project, 'containers'))
+      .filter(([, service]) => service === GATEWAY)
+      .map(([id]) => id)
+    if (ids.length === 0) return []
+    const { stdout } = await docker([
+      'inspect',
+      '--format',
+      '{{.Id}} {{.State.Running}} {{.Name}} {{.Config.Image}}',
+      ...ids,
+    ])
+    return stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' '))
+      .filter(([, running]) => running === 'true')
+      .map(([id = '', , name = '', image = '']) => ({ id, name: name.replace(/^\//, ''), image }))
+  }
   const broker = async () =>
     amqpConnection(
       `amqp://${credential('RABBITMQ_USER')}:${credential('RABBITMQ_PASSWORD')}@${await address('rabbitmq')}:5672`,
@@ -224,6 +256,96 @@ describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
     },
   )
 
+  // The guide's TLS step (ENABLE_HTTPS=true, the certificate mounted read-only from ./certs) on one
+  // gateway of this project, with no dependency: a TLS handshake needs none. The certificate is
+  // made for the run (the reference's ./certs holds none, and a deployment's own key is none of
+  // the suite's business); an override mounts it where the deployment mounts its certificate
+  // folder, in the deployment's own mode, so the mode checked is the deployment's. The gateway
+  // must present exactly that certificate, and a container with its mounts (--volumes-from keeps
+  // their modes) must be refused a write to the folder.
+  it.runIf(verifiable('CF-4'))(
+    '[CF-4] with ENABLE_HTTPS=true the gateway serves TLS with the certificate mounted for it, and its certificate folder takes no write',
+    async () => {
+      failIfDown()
+      const model = JSON.parse(await own(['config', '--format', 'json'])) as {
+        services: Record<string, ComposeService>
+      }
+      const service = model.services[GATEWAY]
+      // The guide's paths, where a deployment sets none of its own.
+      const certPath = service?.environment?.SSL_CERT_PATH ?? policy.tls.certificate
+      const keyPath = service?.environment?.SSL_KEY_PATH ?? policy.tls.key
+      const mount = service?.volumes?.find(({ target }) => certPath.startsWith(`${target}/`))
+      expect(mount, `the gateway's certificate (SSL_CERT_PATH ${certPath}) is on no mount of its own`).toBeDefined()
+      const target = mount?.target ?? ''
+      expect(
+        keyPath.startsWith(`${target}/`),
+        `the gateway's key (SSL_KEY_PATH ${keyPath}) is not beside its certificate in ${target}`,
+      ).toBe(true)
+      const certs = mkdtempSync(join(tmpdir(), 'banyan-certs-'))
+      onTestFinished(() => rmSync(certs, { recursive: true, force: true }))
+      const certificate = await selfSignedCertificate(certs, {
+        cert: relative(target, certPath),
+        key: relative(target, keyPath),
+      })
+      const override = join(certs, 'compose.tls.yaml')
+      writeFileSync(
+        override,
+        JSON.stringify({
+          services: {
+            [GATEWAY]: {
+              environment: { ENABLE_HTTPS: 'true' },
+              volumes: [{ type: 'bind', source: certs, target, read_only: mount?.read_only === true }],
+            },
+          },
+        }),
+      )
+      onTestFinished(() => own(['rm', '-s', '-f', GATEWAY]).then(() => undefined))
+      await own(['up', '-d', '--no-deps', '--scale', `${GATEWAY}=1`, GATEWAY], [override])
+      const gateway = await containerOf(GATEWAY)
+      const host = await address(GATEWAY, 'frontend')
+      // Until it listens; then the one handshake is the answer, whatever it is.
+      const presented = await vi.waitFor(
+        async () => {
+          const answer = await presentedCertificate(host, policy.gatewayPort)
+          if ('error' in answer && /ECONNREFUSED/.test(answer.error)) throw new Error(answer.error)
+          return answer
+        },
+        { timeout: 60_000, interval: 200 },
+      )
+      // The run's certificate the only one trusted: an answer at all says it is the one served.
+      const dispatcher = new Agent({ connect: { ca: certificate.pem, checkServerIdentity: () => undefined } })
+      const overTls = await request(`https://${host}:${policy.gatewayPort}/health`, {
+        dispatcher,
+        headersTimeout: 10_000,
+      })
+        .then(async ({ statusCode, body }) => (await body.dump(), statusCode))
+        .catch(() => 0)
+      const plain = await request(`http://${host}:${policy.gatewayPort}/health`, { headersTimeout: 5_000 })
+        .then(async ({ statusCode, body }) => (await body.dump(), statusCode))
+        .catch(() => 0)
+      const write = await runHelper(credential('TOOLS_IMAGE'), ['touch', `${target}/.banyan-verify-write`], {
+        flags: ['--volumes-from', gateway],
+      })
+      const ownCheck = service?.healthcheck?.test ?? []
+      const checked =
+        ownCheck.length > 0 && ownCheck[0] !== 'NONE' ? await execIn(gateway, healthCommand(ownCheck)) : null
+      recordFigures('CF-4', {
+        httpsHealthStatus: overTls,
+        plainHttpStatus: plain,
+        // The deployment's own health check against a gateway that serves TLS (the guide's curl of http://).
+        ownHealthCheckExit: checked?.exitCode ?? -1,
+      })
+      expect(
+        { presented, folderWritable: write.exitCode === 0 },
+        `the gateway presented ${'error' in presented ? `no certificate (${presented.error})` : presented.fingerprint256} ` +
+          `for the run's ${certificate.fingerprint256}; the certificate folder ${target} ` +
+          (write.exitCode === 0
+            ? 'took a write from a container with its mounts'
+            : `refused a write (${firstLine(write.stderr)})`),
+      ).toEqual({ presented: { fingerprint256: certificate.fingerprint256 }, folderWritable: false })
+    },
+  )
+
   // The guide's maintenance window ends in `docker compose down`: what is in flight then must be
   // answered before the services go. This project's nginx and what it needs, under closed-loop
   // load (every client always has one request out), the gateway replicas then starved of CPU
@@ -311,7 +433,130 @@ describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
     ).toEqual([])
     expect(inFlight.length, 'the requests held on their way were not all in flight at the signal').toBe(IN_FLIGHT)
   })
+
+  // The guide's rolling update, and the one that works on this Compose and nginx, each to a new
+  // version of the gateway's image (helpers/updates.ts) under steady load through nginx. Every
+  // request counts: an answer that is not a 2xx, or none, is downtime. From a whole project, its
+  // nginx reloaded so that it serves the replicas running now whatever the last update left.
+  async function updateUnderLoad(
+    version: string,
+    update: (override: string, old: readonly Replica[]) => Promise<void>,
+  ): Promise<{ message: string; verdict: Record<string, unknown> }> {
+    await own(['up', '-d', '--wait', NGINX])
+    const nginx = await containerOf(NGINX)
+    await reloadNginx(nginx)
+    const before = await replicas()
+    const from = await addressOf(nginx, 'frontend', project)
+    await using next = await newVersion(before[0]?.id ?? '', GATEWAY, `${stack().project}-${version}`)
+    const load = steadyLoad(`http://${await publishedAddressOf(nginx, 80)}/health`, UPDATE_CLIENTS)
+    let servedBefore: Record<string, number>
+    {
+      await using counters = await countRequests(
+        before.map(({ id }) => id),
+        policy.gatewayPort,
+        from,
+      )
+      await expect
+        .poll(() => load.results.length - unanswered(load.results).length, {
+          timeout: 60_000,
+          interval: 50,
+          message: 'the project answered nothing before the update',
+        })
+        .toBeGreaterThanOrEqual(UPDATE_CLIENTS * 4)
+      servedBefore = await counters.read()
+    }
+    const started = performance.now()
+    await update(next.override, before)
+    const updateMs = elapsedMs(started)
+    const after = await replicas()
+    await using counters = await countRequests(
+      after.map(({ id }) => id),
+      policy.gatewayPort,
+      from,
+    )
+    // Long enough after it for nginx to have met every new replica: it chooses by least connections.
+    const replies = await load.stopAfter(AFTER_UPDATE_MS)
+    const servedAfter = await counters.read()
+    const failed = unanswered(replies)
+    const gapMs = Math.round(longestGapMs(replies))
+    recordFigures('UP-1', {
+      [`${version}Requests`]: replies.length,
+      [`${version}Failed`]: failed.length,
+      [`${version}LongestGapMs`]: gapMs,
+      [`${version}UpdateMs`]: Math.round(updateMs),
+    })
+    const served = (list: readonly Replica[], counts: Record<string, number>) =>
+      list.map(({ id, name }) => `${name} ${counts[id] ?? 0}`).join(', ')
+    return {
+      message:
+        `${failed.length} of ${replies.length} requests failed${failed.length === 0 ? '' : ` (${outcomes(failed)})`}, ` +
+        `the longest gap between two answers ${gapMs} ms; requests served before by ${served(before, servedBefore)}, ` +
+        `after by ${served(after, servedAfter)} (${after.filter(({ image }) => image === next.image).length} of ${after.length} on the new version)`,
+      verdict: {
+        failed: failed.length,
+        replicas: after.length,
+        onTheNewVersion: after.every(({ image }) => image === next.image),
+        everyNewReplicaServed: Object.values(servedAfter).every((count) => count > 0),
+      },
+    }
+  }
+  const zeroDowntime = (replicas: number) => ({
+    failed: 0,
+    replicas,
+    onTheNewVersion: true,
+    everyNewReplicaServed: true,
+  })
+
+  it("[UP-1] the guide's rolling update (up -d --no-deps --scale api-gateway=3 api-gateway) to a new version under load fails no request", async () => {
+    failIfDown()
+    const replicasWanted = stack().containers[GATEWAY]?.length ?? 0
+    const { message, verdict } = await updateUnderLoad('guide', async (override) => {
+      await own(['up', '-d', '--no-deps', '--scale', `${GATEWAY}=${replicasWanted}`, GATEWAY], [override])
+    })
+    expect(verdict, `the guide's rolling update under load: ${message}`).toEqual(zeroDowntime(replicasWanted))
+  })
+
+  // The README's procedure: the new version beside the old (twice the replicas, none recreated),
+  // healthy first; nginx reloaded to serve them all; the old ones stopped with their own grace
+  // period, so they finish what they have while nginx sends on to the others what they refuse;
+  // nginx reloaded again to forget them; then they are removed.
+  it("[UP-1] the README's rolling update (the new version beside the old, nginx reloaded, the old stopped) to a new version under load fails no request", async () => {
+    failIfDown()
+    const replicasWanted = stack().containers[GATEWAY]?.length ?? 0
+    const { message, verdict } = await updateUnderLoad('readme', async (override, old) => {
+      await own(
+        ['up', '-d', '--no-deps', '--no-recreate', '--wait', '--scale', `${GATEWAY}=${old.length * 2}`, GATEWAY],
+        [override],
+      )
+      const nginx = await containerOf(NGINX)
+      await reloadNginx(nginx)
+      await dockerOrThrow(['stop', ...old.map(({ id }) => id)])
+      await reloadNginx(nginx)
+      await dockerOrThrow(['rm', ...old.map(({ id }) => id)])
+    })
+    expect(verdict, `the README's rolling update under load: ${message}`).toEqual(zeroDowntime(replicasWanted))
+  })
 })
+
+/** The gateway service behind nginx, which the updates and the TLS check are about. */
+const GATEWAY = policy.nginx.upstreamService
+const NGINX = policy.nginx.service
+/** UP-1's clients: a steady load, light enough to leave the machine to the update. */
+const UPDATE_CLIENTS = 5
+/** How long UP-1 goes on sending once the update is done. */
+const AFTER_UPDATE_MS = 5_000
+
+/** A running replica of a service: its container, its name and the image it runs. */
+interface Replica {
+  id: string
+  name: string
+  image: string
+}
+
+async function dockerOrThrow(args: readonly string[]): Promise<void> {
+  const { exitCode, stderr } = await docker(args, { timeoutMs: 120_000 })
+  if (exitCode !== 0) throw new Error(`docker ${args[0] ?? ''} failed: ${firstLine(stderr)}`)
+}
 
 /** UP-3's clients, each with one request out at any time. */
 const IN_FLIGHT = 30
