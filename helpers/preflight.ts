@@ -1,4 +1,5 @@
 import { createServer } from 'node:net'
+import { dirname } from 'node:path'
 import { policy } from '../fixtures/policy.ts'
 import { imageVariables, KIT, resolveImageMode, type ImageMode } from '../images/kit.ts'
 import { composeConfig, type ComposeModel } from './compose.ts'
@@ -169,14 +170,19 @@ function unverifiableByShape(model: ComposeModel): Unverifiable[] {
     (service) => service.environment?.[policy.poolVariable] !== undefined,
   )
   const gateway = policy.nginx.upstreamService
-  const tls = policy.tls.settings.some((name) => model.services[gateway]?.environment?.[name] !== undefined)
+  // A setting of the guide's, or a mount of its certificate folder: either is TLS to check (a
+  // folder mounted with no setting to read it is judged live, with the guide's paths).
+  const folder = dirname(policy.tls.certificate)
+  const tls =
+    policy.tls.settings.some((name) => model.services[gateway]?.environment?.[name] !== undefined) ||
+    (model.services[gateway]?.volumes ?? []).some(({ target }) => target === folder)
   return [
     ...(tls
       ? []
       : [
           {
             claims: ['CF-4'],
-            reason: `the stack gives ${gateway} none of the guide's TLS settings (${policy.tls.settings.join(', ')}): it describes no TLS to turn on`,
+            reason: `the stack gives ${gateway} none of the guide's TLS settings (${policy.tls.settings.join(', ')}) and no ${folder} mount: it describes no TLS to turn on`,
           },
         ]),
     ...(policy.migrations in model.services

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { clients, evenSpread, longestGapMs, outcomes, unanswered } from './traffic.ts'
+import { clients, evenSpread, longestGapMs, outcomes, timelineOf, unanswered } from './traffic.ts'
 
 describe('evenSpread', () => {
   it("gives Pearson's statistic and its p-value against an even split", () => {
@@ -32,7 +32,7 @@ describe('unanswered', () => {
 })
 
 describe('longestGapMs', () => {
-  it('is the longest time between two 2xx answers in the order they came, or from the last to the end, failures counting as none', () => {
+  it('is the longest time between two 2xx answers in the order they came, from the start and to the end, failures counting as none', () => {
     expect(
       longestGapMs([
         { at: 0, ms: 10, status: 200 },
@@ -42,7 +42,9 @@ describe('longestGapMs', () => {
         { at: 40, ms: 10, status: 0, error: 'other side closed' },
       ]),
     ).toBe(2_005)
-    expect(longestGapMs([{ at: 0, ms: 1, status: 200 }])).toBe(0)
+    expect(longestGapMs([{ at: 0, ms: 1, status: 200 }])).toBe(1)
+    // No answer at all: the whole traffic is one gap.
+    expect(longestGapMs([{ at: 0, ms: 700, status: 502 }])).toBe(700)
     // Failing to the end: the gap runs on from the last answer.
     expect(
       longestGapMs([
@@ -52,6 +54,22 @@ describe('longestGapMs', () => {
       ]),
     ).toBe(3_000)
     expect(longestGapMs([])).toBe(0)
+  })
+})
+
+describe('timelineOf', () => {
+  it('counts replies by when they were sent, answered apart from failed, and keeps the events', () => {
+    expect(
+      timelineOf(
+        [
+          { at: 10, ms: 5, status: 200 },
+          { at: 120, ms: 5, status: 502 },
+          { at: 130, ms: 900, status: 0, error: 'reset' },
+          { at: 250, ms: 5, status: 200 },
+        ],
+        [{ label: 'replica stopped', atMs: 100.4 }],
+      ),
+    ).toEqual({ bucketMs: 100, ok: [1, 0, 1], failed: [0, 2, 0], events: [{ label: 'replica stopped', atMs: 100 }] })
   })
 })
 

@@ -3,6 +3,7 @@
 // own network namespaces (helpers/counting.ts), never read off the reply.
 import chisquareCdf from '@stdlib/stats-base-dists-chisquare-cdf'
 import { request } from 'undici'
+import type { Timeline } from './figures.ts'
 import { elapsedMs } from './units.ts'
 
 export interface Reply {
@@ -99,10 +100,14 @@ export const burst = (
 
 /**
  * Clients that keep sending GETs, `concurrency` at a time, until stopped; each gives up on a
- * request after `timeoutMs` without an answer.
+ * request after `timeoutMs` without an answer, and sends `headers` with each.
  */
-export const steadyLoad = (url: string, concurrency: number, timeoutMs?: number): Load<Reply> =>
-  clients(concurrency, (_, started) => get(url, started, {}, timeoutMs))
+export const steadyLoad = (
+  url: string,
+  concurrency: number,
+  timeoutMs?: number,
+  headers: Record<string, string> = {},
+): Load<Reply> => clients(concurrency, (_, started) => get(url, started, headers, timeoutMs))
 
 /** Replies a client could not use: no 2xx (a redirect or nginx's own error page), or no response at all. */
 export const unanswered = (replies: readonly Reply[]): Reply[] =>
@@ -130,17 +135,18 @@ export function evenSpread(counts: readonly number[], replicas = counts.length):
 
 /**
  * The longest time clients went without a 2xx answer: between two answers in a row, taken in the
- * order they came (Reply.at + ms), and from the last one to the end of the traffic (the last
- * reply of any kind), so that failures to the end count. What a user sees of a downtime, however
- * many clients were waiting through it.
+ * order they came (Reply.at + ms), from the start of the traffic to the first, and from the last
+ * to the end of the traffic (the last reply of any kind), so that failures to the end count, and
+ * traffic with no answer at all is one gap. What a user sees of a downtime, however many clients
+ * were waiting through it.
  */
 export function longestGapMs(replies: readonly Reply[]): number {
   const answered = replies
     .filter(({ status }) => status >= 200 && status < 300)
     .map(({ at, ms }) => at + ms)
     .sort((a, b) => a - b)
-  const end = Math.max(0, ...replies.map(({ at, ms }) => at + ms))
-  return [...answered, end].reduce((longest, time, index) => Math.max(longest, time - (answered[index - 1] ?? time)), 0)
+  const times = [0, ...answered, Math.max(0, ...replies.map(({ at, ms }) => at + ms))]
+  return times.reduce((longest, time, index) => Math.max(longest, time - (times[index - 1] ?? time)), 0)
 }
 
 /** What went wrong among replies, for a message: `HTTP 502 ×3, other side closed ×1`. */
@@ -151,4 +157,22 @@ export function outcomes(replies: readonly Reply[]): string {
     counts.set(what, (counts.get(what) ?? 0) + 1)
   }
   return [...counts].map(([what, count]) => `${what} ×${count}`).join(', ')
+}
+
+/**
+ * Replies as a timeline (helpers/figures.ts): counted by when they were sent, in buckets of about
+ * an eightieth of the traffic's span (100 ms at least), with `events` marked on it.
+ */
+export function timelineOf(replies: readonly Reply[], events: Timeline['events']): Timeline {
+  const span = Math.max(0, ...replies.map(({ at }) => at), ...events.map(({ atMs }) => atMs))
+  const bucketMs = Math.max(100, Math.ceil(span / 80 / 50) * 50)
+  const buckets = Math.floor(span / bucketMs) + 1
+  const ok = Array.from({ length: buckets }, () => 0)
+  const failed = Array.from({ length: buckets }, () => 0)
+  for (const { at, status } of replies) {
+    const bucket = Math.floor(at / bucketMs)
+    if (status >= 200 && status < 300) ok[bucket] = (ok[bucket] ?? 0) + 1
+    else failed[bucket] = (failed[bucket] ?? 0) + 1
+  }
+  return { bucketMs, ok, failed, events: events.map(({ label, atMs }) => ({ label, atMs: Math.round(atMs) })) }
 }
