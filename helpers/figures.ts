@@ -20,3 +20,34 @@ export function readFigures(runDir: string): Record<string, Record<string, numbe
   }
   return byClaim
 }
+
+/**
+ * Request outcomes over time, for a chart: how many requests sent in each bucket were answered
+ * (a 2xx) and how many failed, and the moments that matter (a replica stopped, an update begun),
+ * all in ms from the start of the traffic.
+ */
+export interface Timeline {
+  bucketMs: number
+  ok: number[]
+  failed: number[]
+  events: { label: string; atMs: number }[]
+}
+
+const TIMELINES = 'timelines.jsonl'
+
+/** Records a timeline a test measured for a claim, under a name of its own (`stopped`, `guide`). */
+export function recordTimeline(claim: string, name: string, timeline: Timeline): void {
+  appendFileSync(join(runFromEnv().runDir, TIMELINES), `${JSON.stringify({ claim, name, timeline })}\n`)
+}
+
+/** Every timeline recorded in a run, by claim and name. */
+export function readTimelines(runDir: string): Record<string, Record<string, Timeline>> {
+  const file = join(runDir, TIMELINES)
+  if (!existsSync(file)) return {}
+  const byClaim: Record<string, Record<string, Timeline>> = {}
+  for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+    const { claim, name, timeline } = JSON.parse(line) as { claim: string; name: string; timeline: Timeline }
+    byClaim[claim] = { ...byClaim[claim], [name]: timeline }
+  }
+  return byClaim
+}

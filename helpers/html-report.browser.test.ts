@@ -55,6 +55,7 @@ async function chartsOn(tab: Page) {
       chart: await figure.getAttribute('data-chart'),
       bars: await figure.locator('rect').count(),
       values: await figure.locator('text.value').allTextContents(),
+      limits: await figure.locator('line.limit').count(),
       drawn: ((await figure.locator('svg').boundingBox())?.width ?? 0) > 0,
     })
   return charts
@@ -96,7 +97,20 @@ describe('the run page in a browser', () => {
           id: 'HC-1',
           status: 'verified',
           tests: [{ name: '[HC-1] healthy', status: 'passed' }],
-          figures: { nginxHealthyMs: 1086, rabbitmqHealthyMs: 7723 },
+          figures: { nginxHealthyMs: 1086, nginxBudgetMs: 40_000, rabbitmqHealthyMs: 7723, rabbitmqBudgetMs: 40_000 },
+        },
+        {
+          id: 'LB-5',
+          status: 'refuted',
+          tests: [{ name: '[LB-5] a replica stopped', status: 'failed', message: '5 of 18 requests failed' }],
+          timelines: {
+            stopped: {
+              bucketMs: 100,
+              ok: [5, 5, 0, 3],
+              failed: [0, 0, 4, 1],
+              events: [{ label: 'replica stopped', atMs: 150 }],
+            },
+          },
         },
       ],
       costs: [{ name: 'suites/health.test.ts', wallMs: 21_500, cpuSeconds: 17 }],
@@ -125,10 +139,12 @@ describe('the run page in a browser', () => {
       statuses: expect.objectContaining({ 'LB-2': 'verified', 'LB-3': 'refuted', 'LC-1': 'not checked' }),
       hidden: [],
       charts: [
-        { chart: 'LB-2', bars: 3, values: ['100 requests', '97 requests', '103 requests'], drawn: true },
-        { chart: 'LB-3', bars: 3, values: ['0.333 ', '0.338 ', '0.329 '], drawn: true },
-        { chart: 'HC-1', bars: 2, values: ['1086 ms', '7723 ms'], drawn: true },
-        { chart: 'costs', bars: 1, values: ['21.5 s'], drawn: true },
+        { chart: 'LB-2', bars: 3, values: ['100 requests', '97 requests', '103 requests'], limits: 0, drawn: true },
+        { chart: 'LB-3', bars: 3, values: ['0.333 ', '0.338 ', '0.329 '], limits: 0, drawn: true },
+        { chart: 'HC-1', bars: 2, values: ['1086 ms', '7723 ms'], limits: 2, drawn: true },
+        { chart: 'costs', bars: 1, values: ['21.5 s'], limits: 0, drawn: true },
+        // Four columns of answered requests, two with failures on them.
+        { chart: 'LB-5-stopped', bars: 6, values: [], limits: 0, drawn: true },
       ],
       evidenceOpens: true,
     })
@@ -165,9 +181,9 @@ describe('the run page in a browser', () => {
       mark: "RTO regressed: the latest drill took 40.0 s, more than 50% over the earlier drills' median of 21.0 s.",
       drills: 4,
       charts: [
-        { chart: 'rto', bars: 4, values: ['20 s', '22 s', '21 s', '40 s'], drawn: true },
-        { chart: 'exposure', bars: 4, values: ['1.5 s', '1.5 s', '1.5 s', '1.5 s'], drawn: true },
-        { chart: 'steps', bars: 2, values: ['2 s', '9.5 s'], drawn: true },
+        { chart: 'rto', bars: 4, values: ['20 s', '22 s', '21 s', '40 s'], limits: 0, drawn: true },
+        { chart: 'exposure', bars: 4, values: ['1.5 s', '1.5 s', '1.5 s', '1.5 s'], limits: 0, drawn: true },
+        { chart: 'steps', bars: 2, values: ['2 s', '9.5 s'], limits: 0, drawn: true },
       ],
     })
   })

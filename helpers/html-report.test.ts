@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CLAIMS } from './claims.ts'
-import { barChart, chartsOf, escapeHtml, renderReport } from './html-report.ts'
+import { barChart, chartsOf, escapeHtml, renderReport, timelineChart } from './html-report.ts'
 import type { Summary } from './report.ts'
 
 const summary: Summary = {
@@ -97,6 +97,36 @@ describe('the run page', () => {
     const widths = [...svg.matchAll(/<rect [^>]*width="([\d.]+)"/g)].map(([, width]) => Number(width))
     expect(widths[1]).toBeCloseTo(2 * (widths[0] ?? 0), 5)
     expect(svg).toContain('>100 ms</text>')
+  })
+
+  it("marks a bar's own limit across its row, and scales the chart to take it in", () => {
+    const svg = barChart({ id: 'x', title: 'x', unit: 'ms', bars: [{ label: 'a', value: 50, limit: 100 }] })
+    const [limitX] = [...svg.matchAll(/<line class="limit" x1="([\d.]+)"/g)].map(([, x]) => Number(x))
+    const [width] = [...svg.matchAll(/<rect [^>]*width="([\d.]+)"/g)].map(([, w]) => Number(w))
+    // The bar reaches half way to the limit's mark, which sits at the plot's end.
+    expect({ limitX, width }).toEqual({ limitX: 200 + 360, width: 180 })
+  })
+
+  it('draws a timeline a column a bucket, failures stacked in their colour, events as lines', () => {
+    const svg = timelineChart('LB-5-stopped', 'LB-5: stopped', {
+      bucketMs: 100,
+      ok: [4, 0, 2],
+      failed: [0, 4, 1],
+      events: [{ label: 'replica stopped', atMs: 100 }],
+    })
+    expect({
+      okColumns: [...svg.matchAll(/<rect class="ok"/g)].length,
+      failedColumns: [...svg.matchAll(/<rect class="failed"/g)].length,
+      events: [...svg.matchAll(/<g class="event">.*?<text [^>]*>([^<]+)<\/text>/g)].map(([, label]) => label),
+      caption: /<figcaption>([^<]+)<\/figcaption>/.exec(svg)?.[1],
+      titles: [...svg.matchAll(/<title>([^<]+)<\/title>/g)].map(([, title]) => title),
+    }).toEqual({
+      okColumns: 3,
+      failedColumns: 2,
+      events: ['replica stopped'],
+      caption: 'LB-5: stopped: 6 answered, 5 failed, by when sent (100 ms a column)',
+      titles: ['0.0 s: 4 answered, 0 failed', '0.1 s: 0 answered, 4 failed', '0.2 s: 2 answered, 1 failed'],
+    })
   })
 
   it('escapes every character HTML reads as markup', () => {

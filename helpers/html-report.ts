@@ -8,6 +8,7 @@
 // library would add a script to inline and a dependency to keep for the same bars.
 import { relative } from 'node:path'
 import { CLAIMS, SECTIONS } from './claims.ts'
+import type { Timeline } from './figures.ts'
 import type { ClaimResult, ClaimStatus, Summary } from './report.ts'
 
 const STATUSES: readonly ClaimStatus[] = ['verified', 'refuted', 'waived', 'not verifiable here', 'not checked']
@@ -18,6 +19,8 @@ export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (ch
 export interface Bar {
   label: string
   value: number
+  /** This bar's own bound (a service's health budget), marked across its row. */
+  limit?: number
 }
 
 export interface Chart {
@@ -39,13 +42,20 @@ const formatted = (value: number): string =>
 
 /** A horizontal bar chart: one bar a label, its value written beside it, an optional reference line. */
 export function barChart({ id, title, unit, bars, reference }: Chart): string {
-  const largest = Math.max(...bars.map(({ value }) => value), reference?.value ?? 0, Number.MIN_VALUE)
+  const largest = Math.max(
+    ...bars.map(({ value, limit }) => Math.max(value, limit ?? 0)),
+    reference?.value ?? 0,
+    Number.MIN_VALUE,
+  )
   const x = (value: number): number => LABEL_WIDTH + (value / largest) * PLOT_WIDTH
   const height = bars.length * BAR_HEIGHT + (reference === undefined ? 8 : 28)
   const rows = bars.map(
-    ({ label, value }, index) =>
+    ({ label, value, limit }, index) =>
       `<g class="bar"><text x="${LABEL_WIDTH - 8}" y="${index * BAR_HEIGHT + 15}" text-anchor="end">${escapeHtml(label)}</text>` +
       `<rect x="${LABEL_WIDTH}" y="${index * BAR_HEIGHT + 3}" width="${Math.max(1, x(value) - LABEL_WIDTH).toFixed(1)}" height="${BAR_HEIGHT - 6}"></rect>` +
+      (limit === undefined
+        ? ''
+        : `<line class="limit" x1="${x(limit).toFixed(1)}" x2="${x(limit).toFixed(1)}" y1="${index * BAR_HEIGHT + 1}" y2="${index * BAR_HEIGHT + BAR_HEIGHT - 1}"><title>${escapeHtml(`budget ${formatted(limit)} ${unit}`)}</title></line>`) +
       `<text class="value" x="${(x(value) + 6).toFixed(1)}" y="${index * BAR_HEIGHT + 15}">${escapeHtml(formatted(value))} ${escapeHtml(unit)}</text></g>`,
   )
   const line =
@@ -57,6 +67,69 @@ export function barChart({ id, title, unit, bars, reference }: Chart): string {
     `<figure class="chart" data-chart="${escapeHtml(id)}"><figcaption>${escapeHtml(title)}</figcaption>` +
     `<svg role="img" aria-label="${escapeHtml(title)}" width="${LABEL_WIDTH + PLOT_WIDTH + 110}" height="${height}" viewBox="0 0 ${LABEL_WIDTH + PLOT_WIDTH + 110} ${height}">` +
     `${rows.join('')}${line}</svg></figure>`
+  )
+}
+
+const TIMELINE_HEIGHT = 120
+
+/**
+ * Request outcomes over time: a column a bucket, answered requests below and failed ones stacked
+ * on them in the failure colour, the events as labelled lines across. Counts are read from the
+ * bars' titles (hover) and the axis: the shape is what a person looks for.
+ */
+export function timelineChart(id: string, title: string, { bucketMs, ok, failed, events }: Timeline): string {
+  const width = LABEL_WIDTH + PLOT_WIDTH + 110
+  const left = 50
+  const plot = width - left - 10
+  const column = plot / Math.max(1, ok.length)
+  const largest = Math.max(1, ...ok.map((count, index) => count + (failed[index] ?? 0)))
+  const y = (count: number): number => (count / largest) * TIMELINE_HEIGHT
+  const columns = ok.map((answered, index) => {
+    const lost = failed[index] ?? 0
+    const x = (left + index * column).toFixed(1)
+    const w = Math.max(1, column - 1).toFixed(1)
+    const from = `${((index * bucketMs) / 1000).toFixed(1)} s`
+    return (
+      `<g class="bucket"><title>${escapeHtml(`${from}: ${answered} answered, ${lost} failed`)}</title>` +
+      `<rect class="ok" x="${x}" y="${(20 + TIMELINE_HEIGHT - y(answered)).toFixed(1)}" width="${w}" height="${y(answered).toFixed(1)}"></rect>` +
+      (lost === 0
+        ? ''
+        : `<rect class="failed" x="${x}" y="${(20 + TIMELINE_HEIGHT - y(answered) - y(lost)).toFixed(1)}" width="${w}" height="${y(lost).toFixed(1)}"></rect>`) +
+      '</g>'
+    )
+  })
+  const marks = events.map(({ label, atMs }) => {
+    const x = (left + (atMs / bucketMs) * column).toFixed(1)
+    return (
+      `<g class="event"><line x1="${x}" x2="${x}" y1="14" y2="${20 + TIMELINE_HEIGHT}"></line>` +
+      `<text x="${x}" y="10" text-anchor="middle">${escapeHtml(label)}</text></g>`
+    )
+  })
+  const totalFailed = failed.reduce((sum, count) => sum + count, 0)
+  const totalOk = ok.reduce((sum, count) => sum + count, 0)
+  const seconds = ((ok.length * bucketMs) / 1000).toFixed(1)
+  return (
+    `<figure class="chart timeline" data-chart="${escapeHtml(id)}"><figcaption>${escapeHtml(title)}: ${totalOk} answered, ${totalFailed} failed, by when sent (${bucketMs} ms a column)</figcaption>` +
+    `<svg role="img" aria-label="${escapeHtml(title)}" width="${width}" height="${TIMELINE_HEIGHT + 40}" viewBox="0 0 ${width} ${TIMELINE_HEIGHT + 40}">` +
+    `<text class="axis" x="${left - 6}" y="24" text-anchor="end">${largest}</text><text class="axis" x="${left - 6}" y="${20 + TIMELINE_HEIGHT}" text-anchor="end">0</text>` +
+    `${columns.join('')}${marks.join('')}` +
+    `<text class="axis" x="${left}" y="${TIMELINE_HEIGHT + 36}">0 s</text><text class="axis" x="${width - 10}" y="${TIMELINE_HEIGHT + 36}" text-anchor="end">${seconds} s</text>` +
+    `</svg></figure>`
+  )
+}
+
+/** Every timeline the run's claims recorded, titled by claim and name. */
+function timelinesOf(summary: Summary): string[] {
+  const titles: Record<string, string> = {
+    'LB-5 stopped': 'LB-5: a gateway replica stopped under steady load',
+    'LB-5 crashed': 'LB-5: a gateway replica crashed under steady load',
+    'UP-1 guide': "UP-1: the guide's rolling update under load",
+    'UP-1 readme': "UP-1: the README's rolling update under load",
+  }
+  return summary.claims.flatMap(({ id, timelines }) =>
+    Object.entries(timelines ?? {}).map(([name, timeline]) =>
+      timelineChart(`${id}-${name}`, titles[`${id} ${name}`] ?? `${id}: ${name}`, timeline),
+    ),
   )
 }
 
@@ -102,11 +175,15 @@ export function chartsOf(summary: Summary): Chart[] {
     unit: 'commands',
     bars: barsOf(figures('MB-1'), /^instance(\d+)Commands$/, (n) => `instance ${n}`),
   })
+  const health = figures('HC-1')
   add({
     id: 'HC-1',
-    title: 'HC-1: time to healthy per service at start-up',
+    title: 'HC-1: time to healthy per service at start-up, against its budget (the red mark)',
     unit: 'ms',
-    bars: barsOf(figures('HC-1'), /^(.+)HealthyMs$/),
+    bars: barsOf(health, /^(.+)HealthyMs$/).map((bar) => {
+      const budget = health?.[`${bar.label}BudgetMs`]
+      return budget === undefined ? bar : { ...bar, limit: budget }
+    }),
   })
   add({
     id: 'HC-3',
@@ -187,6 +264,8 @@ pre { white-space: pre-wrap; background: #f6f8fa; padding: .4em; margin: .2em 0;
 .chart { margin: 1em 0; } .chart figcaption { font-weight: 600; margin-bottom: .3em; }
 .chart rect { fill: #54aeff; } .chart text { font-size: 12px; fill: #1b1f24; } .chart .reference line { stroke: #cf222e; stroke-dasharray: 4 3; }
 .chart .reference text { fill: #cf222e; }
+.timeline rect.failed { fill: #cf222e; } .timeline .event line { stroke: #1b1f24; stroke-dasharray: 3 3; } .timeline .axis { fill: #57606a; }
+.chart .limit { stroke: #cf222e; stroke-width: 2; }
 dl.setup { display: grid; grid-template-columns: max-content 1fr; gap: .1em 1em; } dl.setup dt { color: #57606a; }
 `
 
@@ -234,7 +313,7 @@ export function renderReport({ summary, reportsDir }: ReportInput): string {
     strays.length === 0
       ? ''
       : `<h3>Not in CLAIMS.md</h3><table>${strays.map((claim) => claimRow(claim, 'a claim CLAIMS.md does not list', reportsDir)).join('')}</table>`
-  const charts = chartsOf(summary).map(barChart).join('')
+  const charts = [...chartsOf(summary).map(barChart), ...timelinesOf(summary)].join('')
   const wall = `${(summary.wallMs / 1000).toFixed(1)} s`
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>banyan-verify ${escapeHtml(summary.run)}: ${escapeHtml(summary.outcome)}</title>

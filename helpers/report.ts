@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
+import type { Timeline } from './figures.ts'
 import { CLAIMS } from './claims.ts'
 import type { Cost } from './costs-reporter.ts'
 import { compareVersions } from './versions.ts'
@@ -37,6 +38,8 @@ export interface ClaimResult {
   waivers?: string[]
   /** What its tests measured: times in ms, counts. */
   figures?: Record<string, number>
+  /** Request outcomes over time its tests recorded, by name. */
+  timelines?: Record<string, Timeline>
 }
 
 export interface Summary {

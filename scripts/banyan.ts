@@ -16,7 +16,7 @@ import { claimFilter } from '../helpers/claims.ts'
 import type { Cost } from '../helpers/costs-reporter.ts'
 import { evidenceFor } from '../helpers/evidence.ts'
 import { LOG_SCAN, scanGaps, type LogScanEntry } from '../helpers/log-watch.ts'
-import { readFigures } from '../helpers/figures.ts'
+import { readFigures, readTimelines } from '../helpers/figures.ts'
 import { renderReport } from '../helpers/html-report.ts'
 import { ownerOf } from '../helpers/labels.ts'
 import { mask, maskingStream } from '../helpers/mask.ts'
@@ -219,10 +219,17 @@ interface SummaryInput {
 }
 
 function writeSummary({ config, run, code, started, setup, outcomes, waivers, secrets, costs }: SummaryInput): void {
-  const figures = run.startsWith('bv-') ? readFigures(join(config.reportsDir, 'runs', run)) : {}
+  const runDir = join(config.reportsDir, 'runs', run)
+  const figures = run.startsWith('bv-') ? readFigures(runDir) : {}
+  const timelines = run.startsWith('bv-') ? readTimelines(runDir) : {}
   const claims = summariseClaims(outcomes, waivers).map((claim) => {
     const measured = figures[claim.id]
-    return measured ? { ...claim, figures: measured } : claim
+    const overTime = timelines[claim.id]
+    return {
+      ...claim,
+      ...(measured === undefined ? {} : { figures: measured }),
+      ...(overTime === undefined ? {} : { timelines: overTime }),
+    }
   })
   const stale = staleWaivers(outcomes, waivers)
   for (const waiver of stale)

@@ -130,7 +130,15 @@ describe('health checks', () => {
         budget: runFromEnv().healthBudgetsMs[name] ?? null,
         slowest: Math.max(...(stack().healthyMs[name] ?? [Infinity])),
       }))
-    recordFigures('HC-1', Object.fromEntries(verdicts.map(({ name, slowest }) => [`${name}HealthyMs`, slowest])))
+    recordFigures(
+      'HC-1',
+      Object.fromEntries(
+        verdicts.flatMap(({ name, slowest, budget }): [string, number][] => [
+          [`${name}HealthyMs`, slowest],
+          ...(budget === null ? [] : [[`${name}BudgetMs`, budget] as [string, number]]),
+        ]),
+      ),
+    )
     const late = verdicts
       .filter(({ budget, slowest }) => budget === null || slowest > budget)
       .map(({ name, budget, slowest }) =>

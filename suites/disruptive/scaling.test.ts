@@ -4,7 +4,7 @@
 import { beforeAll, beforeEach, describe, expect } from 'vitest'
 import { competingConsumers } from '../../helpers/broker.ts'
 import { docker } from '../../helpers/docker.ts'
-import { recordFigures } from '../../helpers/figures.ts'
+import { recordFigures, recordTimeline } from '../../helpers/figures.ts'
 import { it } from '../../helpers/stack-test.ts'
 import { elapsedMs } from '../../helpers/units.ts'
 import {
@@ -24,7 +24,7 @@ import {
   wholeAgain,
 } from '../../helpers/stack.ts'
 import { countRequests } from '../../helpers/counting.ts'
-import { burst, steadyLoad, unanswered, type Reply } from '../../helpers/traffic.ts'
+import { burst, steadyLoad, timelineOf, unanswered, type Reply } from '../../helpers/traffic.ts'
 import { policy } from '../../fixtures/policy.ts'
 
 /**
@@ -143,6 +143,11 @@ describe('scaling and replicas going away', { timeout: 360_000 }, () => {
       expect(after.length, 'no traffic flowed after the replica left').toBeGreaterThan(100)
       const errors = unanswered(after)
       const lastError = errors.at(-1)
+      recordTimeline(
+        'LB-5',
+        how,
+        timelineOf(replies, [{ label: how === 'stopped' ? 'replica stopped' : 'replica killed', atMs: goneAt }]),
+      )
       recordFigures('LB-5', {
         [`${how}Requests`]: after.length,
         [`${how}Errors`]: errors.length,
