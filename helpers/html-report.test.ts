@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CLAIMS } from './claims.ts'
+import { GUIDE_COMMANDS } from './guide-commands.ts'
 import { barChart, chartsOf, escapeHtml, renderReport, timelineChart } from './html-report.ts'
 import type { Summary } from './report.ts'
 
@@ -127,6 +128,15 @@ describe('the run page', () => {
       caption: 'LB-5: stopped: 6 answered, 5 failed, by when sent (100 ms a column)',
       titles: ['0.0 s: 4 answered, 0 failed', '0.1 s: 0 answered, 4 failed', '0.2 s: 2 answered, 1 failed'],
     })
+  })
+
+  it("lists the guide's commands with what the suite does with each, their claims coloured by this run", () => {
+    const rows = [...page.matchAll(/<tr class="command" data-use="([^"]+)">/g)]
+    expect(rows.length).toBe(GUIDE_COMMANDS.length)
+    expect(page).toContain('<code>docker compose up -d --no-deps --scale api-gateway=3 api-gateway</code>')
+    expect(page).toMatch(
+      /<code>docker compose pull<\/code><\/td><td><span class="use not-run">not run<\/span> no registry/,
+    )
   })
 
   it('escapes every character HTML reads as markup', () => {

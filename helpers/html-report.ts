@@ -8,6 +8,7 @@
 // library would add a script to inline and a dependency to keep for the same bars.
 import { relative } from 'node:path'
 import { CLAIMS, SECTIONS } from './claims.ts'
+import { GUIDE_COMMANDS } from './guide-commands.ts'
 import type { Timeline } from './figures.ts'
 import type { ClaimResult, ClaimStatus, Summary } from './report.ts'
 
@@ -266,6 +267,7 @@ pre { white-space: pre-wrap; background: #f6f8fa; padding: .4em; margin: .2em 0;
 .chart .reference text { fill: #cf222e; }
 .timeline rect.failed { fill: #cf222e; } .timeline .event line { stroke: #1b1f24; stroke-dasharray: 3 3; } .timeline .axis { fill: #57606a; }
 .chart .limit { stroke: #cf222e; stroke-width: 2; }
+.commands code { font-size: 12px; word-break: break-all; } .use { font-weight: 600; } .use.changed { color: #7d4e00; } .use.not-run { color: #57606a; }
 dl.setup { display: grid; grid-template-columns: max-content 1fr; gap: .1em 1em; } dl.setup dt { color: #57606a; }
 `
 
@@ -297,6 +299,13 @@ export function renderReport({ summary, reportsDir }: ReportInput): string {
       return `<tr><th>${escapeHtml(section)}</th><td>${cells}</td></tr>`
     })
     .join('')
+  // The guide's commands, each with how the suite used it and the claims it serves, coloured by this run's verdicts.
+  const commands = GUIDE_COMMANDS.map(
+    ({ section, command, claims, use, how }) =>
+      `<tr class="command" data-use="${escapeHtml(use)}"><td>${escapeHtml(section)}</td><td><code>${escapeHtml(command)}</code></td>` +
+      `<td><span class="use ${use.replaceAll(' ', '-')}">${escapeHtml(use)}</span> ${escapeHtml(how)}</td>` +
+      `<td>${claims.map((id) => `<a href="#${id}">${badge(byId.get(id)?.status ?? 'not checked', id)}</a>`).join(' ')}</td></tr>`,
+  ).join('')
   const sections = Object.entries(SECTIONS)
     .map(([prefix, section]) => {
       const rows = CLAIMS.filter(({ id }) => id.startsWith(`${prefix}-`)).map(({ id, text }) =>
@@ -322,6 +331,7 @@ export function renderReport({ summary, reportsDir }: ReportInput): string {
 <section class="verdict ${escapeHtml(summary.outcome)}" id="verdict"><p><b>The gate ${escapeHtml(summary.outcome === 'interrupted' ? 'was interrupted: no verdict' : summary.outcome)}</b>, started ${escapeHtml(summary.startedAt)}, ${escapeHtml(wall)}.</p>
 <p class="counts">${counts}</p><dl class="setup">${setup}</dl></section>
 <h2>The guide, section by section</h2><table class="coverage">${coverage}</table>
+<h3>The guide's commands: run as written, changed, or not run</h3><table class="commands"><tr><th>section</th><th>command</th><th>what the suite does</th><th>claims</th></tr>${commands}</table>
 <h2>Charts</h2>${charts === '' ? '<p>No figures this run to chart.</p>' : charts}
 <h2>Every claim</h2>${sections}${strayRows}
 </body></html>

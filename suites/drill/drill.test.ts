@@ -275,6 +275,19 @@ async function drill(
     'check health and traffic',
     'docker compose ps; GET /health through nginx',
     async () => {
+      // The guide's check as it gives it: every container ps lists is running, and healthy where
+      // it has a health check. A one-shot service ps lists only while it runs.
+      const listed = (await compose(['ps', '--format', 'json']))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { Name: string; State: string; Health: string })
+      const unwell = listed.filter(
+        ({ State, Health }) => State !== 'running' || (Health !== '' && Health !== 'healthy'),
+      )
+      if (listed.length === 0 || unwell.length > 0)
+        throw new Error(
+          `docker compose ps after the recovery: ${listed.length === 0 ? 'nothing listed' : unwell.map(({ Name, State, Health }) => `${Name} ${State} ${Health}`).join(', ')}`,
+        )
       const nginx = `http://${await publishedAddress('nginx', 80)}`
       const { statusCode, body } = await request(`${nginx}/health`)
       await body.dump()
