@@ -1,6 +1,6 @@
 // The main job as a user runs it (`node scripts/banyan.ts verify`), for the project's own tests
 // that judge it whole: the negative controls, the busy-machine control, the minimal stack.
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT } from './config.ts'
@@ -34,4 +34,21 @@ export function secretShaped(dir: string): string[] {
     .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name))
     .filter((file) => /(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])/.test(readFileSync(file, 'utf8')))
+}
+
+/**
+ * What is wrong with a run's page (reports/index.html) for a reader of a failed run: each refuted
+ * claim must show as refuted, and every evidence link on it must open a folder the run wrote.
+ */
+export function pageProblems(reports: string, refuted: readonly string[]): string[] {
+  const file = join(reports, 'index.html')
+  if (!existsSync(file)) return ['no index.html']
+  const page = readFileSync(file, 'utf8')
+  const links = [...page.matchAll(/href="(runs\/[^"]+\/evidence\/[^"]+)"/g)].map(([, href = '']) => href)
+  return [
+    ...refuted
+      .filter((id) => !page.includes(`<tr class="claim" id="${id}" data-status="refuted"`))
+      .map((id) => `${id} not shown refuted`),
+    ...links.filter((href) => !existsSync(join(reports, href))).map((href) => `${href} opens nothing`),
+  ]
 }
