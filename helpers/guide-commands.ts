@@ -1,8 +1,9 @@
 // The deployment guide's commands, in its order, and what the suite does with each: runs it as
-// written (Compose's -f, -p and --project-directory aside, which put it on the run's project),
-// runs it changed (and why), or does not run it (and why). The run's page shows them beside the
-// claims they serve, so a reader sees which of the guide's words the verdicts rest on. A unit
-// test holds each command to the guide's text.
+// written (Compose's -f, -p and --project-directory aside, which put it on the run's project, and
+// the run's override beside the stack's files), runs it changed (and why: an added --wait is a
+// change), or does not run it (and why). The run's page shows them beside the claims they serve,
+// so a reader sees which of the guide's words the verdicts rest on. A unit test holds the list to
+// the guide: every command of its shell blocks is here, under its heading, in the guide's words.
 
 export interface GuideCommand {
   /** The guide's heading above the command. */
@@ -28,7 +29,7 @@ export const GUIDE_COMMANDS: readonly GuideCommand[] = [
     command: 'docker compose up',
     claims: ['LC-1'],
     use: 'changed',
-    how: 'up -d through testcontainers, waiting on every health check: a run needs its terminal back',
+    how: "up -d through testcontainers with the run's override (labels, health probe timing), waiting on every health check",
   },
   {
     section: 'Quick Start',
@@ -54,9 +55,9 @@ export const GUIDE_COMMANDS: readonly GuideCommand[] = [
   {
     section: 'Stopping Services',
     command: 'docker compose down',
-    claims: ['LC-4', 'UP-3'],
+    claims: ['LC-4'],
     use: 'as written',
-    how: 'on a project of its own: volumes kept (LC-4), requests in flight answered (UP-3)',
+    how: 'on a project of its own: the volumes kept, their data back with the next up',
   },
   {
     section: 'Stopping Services',
@@ -70,7 +71,7 @@ export const GUIDE_COMMANDS: readonly GuideCommand[] = [
     command: 'docker compose stop api-gateway',
     claims: ['LC-3'],
     use: 'as written',
-    how: 'for every long-running service in turn, the others judged meanwhile',
+    how: 'for every long-running service in turn, the others watched for 5 s after',
   },
   {
     section: 'Starting Production',
@@ -83,8 +84,15 @@ export const GUIDE_COMMANDS: readonly GuideCommand[] = [
     section: 'Starting Production',
     command: 'docker compose up -d',
     claims: ['LC-1', 'CF-2'],
-    use: 'as written',
-    how: "the run's start-up (with the run's override: labels, health probe timing); CF-2 again with one variable unset",
+    use: 'changed',
+    how: "with the run's override (labels, health probe timing), waiting on every health check; CF-2 runs up -d --wait with one variable unset",
+  },
+  {
+    section: 'Starting Production',
+    command: 'docker compose ps',
+    claims: ['LC-1', 'HC-1'],
+    use: 'changed',
+    how: 'the states ps prints, read from Docker itself',
   },
   {
     section: 'Starting Production',
@@ -94,25 +102,32 @@ export const GUIDE_COMMANDS: readonly GuideCommand[] = [
     how: "docker logs --follow for each container from its first line, the replicas and restarts that come later too, for the run's secrets",
   },
   {
+    section: 'Starting Production',
+    command: 'docker compose logs -f api-gateway',
+    claims: ['CF-1'],
+    use: 'changed',
+    how: 'as the line above: every container of every service, the gateway replicas among them',
+  },
+  {
     section: 'Scaling Services',
     command: 'docker compose up -d --scale api-gateway=3',
     claims: ['LB-1', 'TS-1'],
     use: 'changed',
-    how: 'with --wait, and to 5 for LB-1: the stack already runs three (deploy.replicas), so 3 would change nothing; TS-1 scales to 3 as written',
+    how: 'with --wait, and to 5 for LB-1: the stack already runs three (deploy.replicas), so 3 would change nothing',
   },
   {
     section: 'Scaling Services',
     command: 'docker compose up -d --scale user-service=5',
     claims: ['LB-1', 'MB-1'],
-    use: 'as written',
-    how: 'with --wait for the instances to be healthy',
+    use: 'changed',
+    how: 'with --wait, for the instances to be healthy before they are judged',
   },
   {
     section: 'PostgreSQL Backup',
     command: 'docker exec flow-platform-postgres pg_dump -U ${DATABASE_USER} eventstore > backup.sql',
     claims: ['BR-1'],
     use: 'changed',
-    how: 'the same pg_dump in the postgres container of the run, by its id: no container_name, so stacks can run side by side',
+    how: "the same pg_dump in the run's postgres container, by its id: no container_name, so stacks can run side by side",
   },
   {
     section: 'PostgreSQL Backup',
@@ -128,7 +143,7 @@ export const GUIDE_COMMANDS: readonly GuideCommand[] = [
       'docker run --rm -v flow-platform-postgres-data:/data -v $(pwd):/backup alpine tar czf /backup/postgres-backup.tar.gz /data',
     claims: ['BR-3', 'BR-4'],
     use: 'changed',
-    how: "the suite's tools image for alpine (no registry), the run's own volume; live as written (refuted, waived) and with postgres stopped",
+    how: "the suite's tools image for alpine (no registry), the run's own volume; live as printed (refuted, waived) and with postgres stopped",
   },
   {
     section: 'Volume Backup',
@@ -149,20 +164,34 @@ export const GUIDE_COMMANDS: readonly GuideCommand[] = [
     section: 'Disaster Recovery',
     command: 'docker compose up -d',
     claims: ['BR-4'],
-    use: 'as written',
-    how: 'with --wait, after the volumes and the dump are restored',
+    use: 'changed',
+    how: 'postgres first (up -d --wait postgres) to restore the dump into, then up -d --wait',
   },
   {
     section: 'Disaster Recovery',
     command: 'docker compose ps',
     claims: ['BR-4'],
-    use: 'as written',
-    how: 'every container listed running, and healthy where it has a check; then GET /health through nginx',
+    use: 'changed',
+    how: 'ps --all --format json: every long-running service running, and healthy where it has a check; then GET /health through nginx',
   },
   {
     section: 'Elasticsearch Storage',
     command: 'curl http://localhost:9200/_cat/indices?v',
     claims: ['OB-3'],
+    use: 'not run',
+    how: 'the observability profile is off, and no Elasticsearch image is on an offline machine',
+  },
+  {
+    section: 'Elasticsearch Storage',
+    command: 'curl http://localhost:9200/logs-*/_search?q=level:error',
+    claims: ['OB-3'],
+    use: 'not run',
+    how: 'the observability profile is off, and no Elasticsearch image is on an offline machine',
+  },
+  {
+    section: 'Elasticsearch Storage',
+    command: 'curl -X DELETE "http://localhost:9200/logs-*/_delete_by_query"',
+    claims: ['OB-4'],
     use: 'not run',
     how: 'the observability profile is off, and no Elasticsearch image is on an offline machine',
   },
@@ -185,7 +214,14 @@ export const GUIDE_COMMANDS: readonly GuideCommand[] = [
     command: 'docker compose up -d --no-deps --scale api-gateway=3 api-gateway',
     claims: ['UP-1'],
     use: 'as written',
-    how: "under load through nginx: downtime (refuted, waived); the README's procedure is verified beside it",
+    how: "to as many replicas as the stack runs (3 on the reference) under load through nginx: downtime (refuted, waived); the README's procedure is verified beside it",
+  },
+  {
+    section: 'Rolling Updates',
+    command: 'docker compose ps',
+    claims: ['UP-1'],
+    use: 'changed',
+    how: 'each replica running the new version, read from Docker; then each new one must have served',
   },
   {
     section: 'Database Migrations',
@@ -202,39 +238,88 @@ export const GUIDE_COMMANDS: readonly GuideCommand[] = [
     how: "twice on a project of its own: on an empty store, then on the running stack's data",
   },
   {
-    section: 'Troubleshooting',
-    command: 'docker compose logs <service-name>',
-    claims: ['CF-2'],
+    section: 'Maintenance Window',
+    command: 'docker compose down',
+    claims: ['UP-3'],
     use: 'as written',
-    how: 'with --no-color, to find the missing variable named by the services that stopped',
+    how: 'on a project of its own, with 30 requests in flight through nginx: each must be answered',
   },
   {
-    section: 'Troubleshooting',
+    section: 'Maintenance Window',
+    command: 'docker compose pull',
+    claims: [],
+    use: 'not run',
+    how: 'no registry (see Starting Production)',
+  },
+  {
+    section: 'Maintenance Window',
+    command: 'docker compose up -d',
+    claims: ['LC-1'],
+    use: 'changed',
+    how: "as at Starting Production: the run's start-up",
+  },
+  {
+    section: 'Maintenance Window',
+    command: 'docker compose ps',
+    claims: ['LC-1', 'HC-1'],
+    use: 'changed',
+    how: 'the states ps prints, read from Docker itself',
+  },
+  {
+    section: 'Maintenance Window',
+    command: 'docker compose logs -f',
+    claims: ['CF-1'],
+    use: 'changed',
+    how: 'docker logs --follow for each container, as at Starting Production',
+  },
+  {
+    section: "Service Won't Start",
+    command: 'docker compose logs <service-name>',
+    claims: ['CF-2'],
+    use: 'changed',
+    how: 'with --no-color and the env file less the variable, for the services that stopped: they must name the missing variable',
+  },
+  {
+    section: "Service Won't Start",
+    command: 'docker compose ps',
+    claims: ['CF-2'],
+    use: 'changed',
+    how: 'the states of the services that stopped, read from Docker',
+  },
+  {
+    section: "Service Won't Start",
     command: 'docker compose config',
     claims: ['LC-5'],
-    use: 'as written',
+    use: 'changed',
     how: 'with --format json, in preflight: a file that does not parse is exit 2 before anything starts',
   },
   {
-    section: 'Troubleshooting',
+    section: 'High Memory Usage',
     command: 'docker stats',
-    claims: ['RL-3'],
+    claims: ['RL-3', 'RL-4'],
     use: 'changed',
-    how: "the engine's stats API that docker stats reads, for the CFS counters it does not print",
+    how: "the engine's stats API that docker stats reads, for the CFS and memory counters it does not print",
   },
   {
-    section: 'Troubleshooting',
+    section: 'High Memory Usage',
     command: 'docker compose restart <service-name>',
     claims: ['UP-4', 'MB-3'],
     use: 'as written',
     how: 'for every long-running service in turn, and rabbitmq for MB-3',
   },
   {
-    section: 'Troubleshooting',
+    section: 'Database Connection Pool Exhausted',
     command:
       'docker exec flow-platform-postgres psql -U ${DATABASE_USER} -d eventstore -c "SELECT count(*) FROM pg_stat_activity;"',
     claims: ['TS-1'],
     use: 'changed',
     how: "pg_stat_activity sampled every 50 ms from a client of the suite's, each connection matched to its container",
+  },
+  {
+    section: 'Database Connection Pool Exhausted',
+    command: 'docker compose restart',
+    claims: [],
+    use: 'not run',
+    how: 'each service is restarted alone (UP-4), which a whole restart adds nothing to',
   },
 ]

@@ -2,7 +2,7 @@
 // that judge it whole: the negative controls, the busy-machine control, the minimal stack.
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { ROOT } from './config.ts'
 import { run } from './docker.ts'
 import { leftoversOf } from './leftovers.ts'
@@ -37,18 +37,29 @@ export function secretShaped(dir: string): string[] {
 }
 
 /**
- * What is wrong with a run's page (reports/index.html) for a reader of a failed run: each refuted
- * claim must show as refuted, and every evidence link on it must open a folder the run wrote.
+ * What is wrong with a run's page (reports/index.html) for a reader of a failed run: it says the
+ * gate failed, each refuted claim shows as refuted with a link to each piece of evidence its
+ * failed tests kept, and every evidence link on it opens a folder holding what the run wrote.
  */
-export function pageProblems(reports: string, refuted: readonly string[]): string[] {
+export function pageProblems(reports: string, summary: Summary): string[] {
   const file = join(reports, 'index.html')
   if (!existsSync(file)) return ['no index.html']
   const page = readFileSync(file, 'utf8')
-  const links = [...page.matchAll(/href="(runs\/[^"]+\/evidence\/[^"]+)"/g)].map(([, href = '']) => href)
+  const links = new Set([...page.matchAll(/href="(runs\/[^"]+\/evidence\/[^"]+)"/g)].map(([, href = '']) => href))
+  const refuted = summary.claims.filter(({ status }) => status === 'refuted')
   return [
+    ...(page.includes('<section class="verdict failed"') ? [] : ['the verdict is not shown failed']),
     ...refuted
-      .filter((id) => !page.includes(`<tr class="claim" id="${id}" data-status="refuted"`))
-      .map((id) => `${id} not shown refuted`),
-    ...links.filter((href) => !existsSync(join(reports, href))).map((href) => `${href} opens nothing`),
+      .filter(({ id }) => !page.includes(`<tr class="claim" id="${id}" data-status="refuted"`))
+      .map(({ id }) => `${id} not shown refuted`),
+    ...refuted.flatMap(({ id, tests }) =>
+      tests
+        .flatMap(({ evidence }) => (evidence === undefined ? [] : [`${relative(reports, evidence)}/`]))
+        .filter((href) => !links.has(href))
+        .map((href) => `${id}'s evidence ${href} not linked`),
+    ),
+    ...[...links]
+      .filter((href) => !existsSync(join(reports, href)) || readdirSync(join(reports, href)).length === 0)
+      .map((href) => `${href} opens nothing`),
   ]
 }

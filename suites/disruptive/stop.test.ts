@@ -7,17 +7,9 @@
 import { describe, expect } from 'vitest'
 import { policy } from '../../fixtures/policy.ts'
 import { projectResources } from '../../helpers/compose.ts'
+import { docker } from '../../helpers/docker.ts'
 import { it } from '../../helpers/stack-test.ts'
-import {
-  compose,
-  failIfDown,
-  healthyNow,
-  processOf,
-  reloadNginx,
-  stack,
-  stateOf,
-  wholeAgain,
-} from '../../helpers/stack.ts'
+import { compose, failIfDown, healthyNow, reloadNginx, stack, stateOf, wholeAgain } from '../../helpers/stack.ts'
 
 /**
  * The services that declare they depend on `service` (the compose file's depends_on), which may
@@ -37,6 +29,23 @@ function dependentsOf(service: string, model: { services: Record<string, { depen
  * a few seconds after losing its neighbour, or whose restart policy brings it back, shows within it.
  */
 const HOLD_MS = 5_000
+/** Each container's status and when its process last started, in one inspection of them all. */
+async function runsOf(containers: readonly string[]): Promise<Map<string, { status: string; startedAt: string }>> {
+  const { exitCode, stdout, stderr } = await docker([
+    'inspect',
+    '--format',
+    '{{.Id}} {{.State.Status}} {{.State.StartedAt}}',
+    ...containers,
+  ])
+  if (exitCode !== 0) throw new Error(`docker inspect of the other containers failed: ${stderr.trim()}`)
+  const runs = new Map<string, { status: string; startedAt: string }>()
+  for (const line of stdout.split('\n').filter(Boolean)) {
+    const [id = '', status = '', startedAt = ''] = line.split(' ')
+    const container = containers.find((given) => id.startsWith(given))
+    if (container !== undefined) runs.set(container, { status, startedAt })
+  }
+  return runs
+}
 
 const longRunning = stack().services.filter((name) => !policy.oneShot.includes(name))
 
@@ -55,7 +64,7 @@ describe('stopping one service', { timeout: 240_000 }, () => {
         ([, name]) => !policy.oneShot.includes(name),
       )
       const others = containers.filter(([, name]) => name !== service)
-      const before = await Promise.all(others.map(async ([id]) => (await processOf(id)).startedAt))
+      const before = await runsOf(others.map(([id]) => id))
 
       await compose(['stop', service])
 
@@ -63,19 +72,20 @@ describe('stopping one service', { timeout: 240_000 }, () => {
         containers.filter(([, name]) => name === service).map(async ([id]) => await stateOf(id)),
       )
       // What the rest did, looked at again and again for HOLD_MS: each container that stopped or
-      // was restarted, and each service that does not depend on the stopped one whose own check
-      // failed, at any look.
+      // was restarted (one inspection of them all a look), and each service that does not depend
+      // on the stopped one whose own check failed, at any look.
       const moved = new Set<string>()
       const unhealthy = new Set<string>()
       const holdUntil = performance.now() + HOLD_MS
-      // One look after another, each as long as its inspections and health checks take (about a
+      // One look after another, each as long as its inspection and health checks take (about a
       // second for a whole stack here), until the window has passed.
       for (let look = 0; look === 0 || performance.now() < holdUntil; look++) {
+        const now = await runsOf(others.map(([id]) => id))
         await Promise.all(
-          others.map(async ([id, name], index) => {
-            const state = await stateOf(id)
-            if (state.startsWith('exited') || (await processOf(id)).startedAt !== before[index])
-              moved.add(`${name}: ${state}`)
+          others.map(async ([id, name]) => {
+            const run = now.get(id)
+            if (run?.startedAt !== before.get(id)?.startedAt) moved.add(`${name}: restarted`)
+            else if (run?.status !== 'running') moved.add(`${name}: ${run?.status ?? 'gone'}`)
             else if (!dependents.has(name) && !(await healthyNow(id))) unhealthy.add(name)
           }),
         )

@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
+import { policy } from '../../fixtures/policy.ts'
 import { create as createThrough } from '../../helpers/api.ts'
 import {
   differences,
@@ -275,19 +276,23 @@ async function drill(
     'check health and traffic',
     'docker compose ps; GET /health through nginx',
     async () => {
-      // The guide's check as it gives it: every container ps lists is running, and healthy where
-      // it has a health check. A one-shot service ps lists only while it runs.
-      const listed = (await compose(['ps', '--format', 'json']))
+      // The guide's check, ps, with --all so that a service that has exited shows: every
+      // long-running service of the stack has a container running, and healthy where it has a
+      // check; a one-shot one (migrations), if listed, exited 0.
+      const listed = (await compose(['ps', '--all', '--format', 'json']))
         .split('\n')
         .filter(Boolean)
-        .map((line) => JSON.parse(line) as { Name: string; State: string; Health: string })
-      const unwell = listed.filter(
-        ({ State, Health }) => State !== 'running' || (Health !== '' && Health !== 'healthy'),
-      )
-      if (listed.length === 0 || unwell.length > 0)
-        throw new Error(
-          `docker compose ps after the recovery: ${listed.length === 0 ? 'nothing listed' : unwell.map(({ Name, State, Health }) => `${Name} ${State} ${Health}`).join(', ')}`,
-        )
+        .map((line) => JSON.parse(line) as { Service: string; State: string; Health: string; ExitCode: number })
+      const wrong = stack().services.flatMap((service) => {
+        const mine = listed.filter(({ Service }) => Service === service)
+        if (policy.oneShot.includes(service))
+          return mine.filter(({ ExitCode }) => ExitCode !== 0).map(({ ExitCode }) => `${service} exited ${ExitCode}`)
+        if (!mine.some(({ State }) => State === 'running')) return [`${service} not running`]
+        return mine
+          .filter(({ State, Health }) => State !== 'running' || (Health !== '' && Health !== 'healthy'))
+          .map(({ State, Health }) => `${service} ${State} ${Health}`.trim())
+      })
+      if (wrong.length > 0) throw new Error(`docker compose ps after the recovery: ${wrong.join(', ')}`)
       const nginx = `http://${await publishedAddress('nginx', 80)}`
       const { statusCode, body } = await request(`${nginx}/health`)
       await body.dump()
