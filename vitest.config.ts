@@ -22,8 +22,9 @@ export default defineConfig({
       {
         test: {
           name: 'services',
-          // The reference stack's own services: their logic, and their store against a real PostgreSQL.
-          include: ['fixtures/stack/services/**/*.test.ts'],
+          // The reference stack's own services: their logic, and their store against a real
+          // PostgreSQL; and its alert rules, against synthetic series (promtool).
+          include: ['fixtures/stack/services/**/*.test.ts', 'fixtures/stack/prometheus/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
