@@ -4,9 +4,14 @@ import { runFromEnv } from './run.ts'
 
 const FILE = 'figures.jsonl'
 
-/** Records what a test measured for a claim (times in ms, counts); the summary shows it under the claim. */
+/**
+ * Records what a test measured for a claim (times in ms, counts); the summary shows it under the
+ * claim. A figure that is not a finite number (a service never healthy measures Infinity) is left
+ * out: JSON would write it as null, which is no measurement.
+ */
 export function recordFigures(claim: string, figures: Record<string, number>): void {
-  appendFileSync(join(runFromEnv().runDir, FILE), `${JSON.stringify({ claim, figures })}\n`)
+  const measured = Object.fromEntries(Object.entries(figures).filter(([, value]) => Number.isFinite(value)))
+  appendFileSync(join(runFromEnv().runDir, FILE), `${JSON.stringify({ claim, figures: measured })}\n`)
 }
 
 /** Every figure recorded in a run, by claim. */

@@ -139,6 +139,25 @@ describe('the run page', () => {
     )
   })
 
+  it('draws the page when a figure is not a number (a service never healthy), leaving that bar out', () => {
+    const never: Summary = {
+      ...summary,
+      claims: [
+        {
+          id: 'HC-1',
+          status: 'refuted',
+          tests: [{ name: '[HC-1] healthy in time', status: 'failed', message: 'nginx: no health check' }],
+          // What JSON made of Infinity in summaries written before figures were kept finite.
+          figures: { nginxHealthyMs: null as unknown as number, redisHealthyMs: 1308, redisBudgetMs: 50_000 },
+        },
+      ],
+    }
+    expect(chartsOf(never).find(({ id }) => id === 'HC-1')?.bars).toEqual([
+      { label: 'redis', value: 1308, limit: 50_000 },
+    ])
+    expect(renderReport({ summary: never, reportsDir: '/r' })).toContain('data-chart="HC-1"')
+  })
+
   it('escapes every character HTML reads as markup', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&#60;a href=&#34;x&#34;&#62;&#39;&#38;&#39;&#60;/a&#62;')
   })

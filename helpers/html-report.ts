@@ -38,8 +38,9 @@ const BAR_HEIGHT = 22
 const LABEL_WIDTH = 200
 const PLOT_WIDTH = 360
 
+// A figure that is no finite number (null in a summary written before figures were kept finite).
 const formatted = (value: number): string =>
-  Number.isInteger(value) ? String(value) : value.toFixed(value < 1 ? 3 : 1)
+  !Number.isFinite(value) ? 'not measured' : Number.isInteger(value) ? String(value) : value.toFixed(value < 1 ? 3 : 1)
 
 /** A horizontal bar chart: one bar a label, its value written beside it, an optional reference line. */
 export function barChart({ id, title, unit, bars, reference }: Chart): string {
@@ -138,7 +139,8 @@ function timelinesOf(summary: Summary): string[] {
 function barsOf(figures: Record<string, number> | undefined, pattern: RegExp, label = (name: string) => name): Bar[] {
   return Object.entries(figures ?? {}).flatMap(([name, value]) => {
     const match = pattern.exec(name)
-    return match?.[1] === undefined ? [] : [{ label: label(match[1]), value }]
+    // A summary written before figures were kept finite may hold null for one.
+    return match?.[1] === undefined || !Number.isFinite(value) ? [] : [{ label: label(match[1]), value }]
   })
 }
 

@@ -248,12 +248,20 @@ function writeSummary({ config, run, code, started, setup, outcomes, waivers, se
   mkdirSync(config.reportsDir, { recursive: true })
   writeFileSync(join(config.reportsDir, 'summary.json'), mask(JSON.stringify(summary, null, 2), secrets))
   const page = join(config.reportsDir, 'index.html')
-  writeFileSync(page, mask(renderReport({ summary, reportsDir: config.reportsDir }), secrets))
+  // The page is for reading the verdict, never a part of it: one it cannot draw is said, and the
+  // table below and the gate's exit code stand.
+  let drawn = true
+  try {
+    writeFileSync(page, mask(renderReport({ summary, reportsDir: config.reportsDir }), secrets))
+  } catch (error) {
+    drawn = false
+    say(`the run's page could not be written: ${error instanceof Error ? error.message : String(error)}`)
+  }
   const prefix = outcome === 'interrupted' ? 'interrupted: no verdict; ' : ''
   // Every claim, every run: a person reads the verdict here without opening a file.
   process.stderr.write(`\n${mask(claimTable(claims).join('\n'), secrets)}\n\n`)
   say(`${prefix}${describeClaims(claims)}; reports in ${config.reportsDir}`)
-  say(`the run's page: file://${page}`)
+  if (drawn) say(`the run's page: file://${page}`)
 }
 
 /**
