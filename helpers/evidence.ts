@@ -5,6 +5,8 @@ import { mask } from './mask.ts'
 import { runFromEnv, secretsOf } from './run.ts'
 
 const INDEX = 'index.jsonl'
+/** Where the logs of a stack that never came up are kept (helpers/stack-setup.ts), beside the tests' folders. */
+export const STARTUP_EVIDENCE = 'startup'
 
 /**
  * Writes the logs and inspected state of every container of the run's stack into a folder of its
@@ -34,19 +36,25 @@ export async function saveEvidence(test: string): Promise<string> {
     '--format',
     '{{.ID}} {{.Names}}',
   ])
+  const listed = stdout.split('\n').filter(Boolean)
+  // A folder that opens onto nothing tells its reader nothing: it says why it holds no container.
+  if (listed.length === 0)
+    writeFileSync(
+      join(dir, 'no-containers.txt'),
+      `No container of ${run.runId} existed when this test failed: the stack did not come up, and what ` +
+        `Compose had started was taken down with it. The logs read from its containers as they ran are in ` +
+        `../${STARTUP_EVIDENCE}/.\n`,
+    )
   await Promise.all(
-    stdout
-      .split('\n')
-      .filter(Boolean)
-      .map(async (line) => {
-        const [id = '', name = ''] = line.split(' ')
-        const [state, logs] = await Promise.all([
-          docker(['inspect', '--format', '{{json .State}}', id]),
-          docker(['logs', '--tail', '200', '--timestamps', id]),
-        ])
-        const text = `${name}\n--- state ---\n${state.stdout}\n--- last 200 log lines ---\n${logs.stdout}${logs.stderr}`
-        writeFileSync(join(dir, `${name}.txt`), mask(text, secrets))
-      }),
+    listed.map(async (line) => {
+      const [id = '', name = ''] = line.split(' ')
+      const [state, logs] = await Promise.all([
+        docker(['inspect', '--format', '{{json .State}}', id]),
+        docker(['logs', '--tail', '200', '--timestamps', id]),
+      ])
+      const text = `${name}\n--- state ---\n${state.stdout}\n--- last 200 log lines ---\n${logs.stdout}${logs.stderr}`
+      writeFileSync(join(dir, `${name}.txt`), mask(text, secrets))
+    }),
   )
   appendFileSync(join(root, INDEX), `${JSON.stringify({ test, dir })}\n`)
   return dir

@@ -49,13 +49,22 @@ export function secretSearch(secrets: readonly (readonly [string, string])[]): (
   }
 }
 
-/** Follows the logs of every container of `project` that starts from now on, until stop(). */
+/** How much of each container's log the watcher keeps, for evidence of a start-up that failed. */
+const TAIL_CHARS = 32_000
+
+/**
+ * Follows the logs of every container of `project` that starts from now on, until stop(), and
+ * keeps the end of each (tails()): when the stack does not come up, testcontainers removes what
+ * Compose started before anyone can look, and these are what is left of their logs. Unmasked:
+ * whoever writes them masks them.
+ */
 export function watchLogs(
   project: string,
   secrets: readonly (readonly [string, string])[],
   file: string,
-): { stop: () => Promise<void> } {
+): { stop: () => Promise<void>; tails: () => { container: string; service: string; text: string }[] } {
   const record = (entry: LogScanEntry): void => appendFileSync(file, `${JSON.stringify(entry)}\n`)
+  const kept = new Map<string, { service: string; text: string }>()
   const followers = new Map<string, ChildProcess>()
   // Every reader's end, the replaced ones' too: 'close' comes once its output has all been read.
   const closed: Promise<void>[] = []
@@ -72,10 +81,14 @@ export function watchLogs(
     closed.push(new Promise((resolve) => follower.on('close', () => resolve())))
     // One search a stream: a secret split across two chunks of stdout is found even when stderr
     // wrote in between.
+    kept.set(container, { service, text: '' })
     for (const stream of [follower.stdout, follower.stderr]) {
       const search = secretSearch(secrets)
       stream.on('data', (data: Buffer) => {
-        for (const secret of search(data.toString())) record({ event: 'leak', container, service, secret })
+        const text = data.toString()
+        for (const secret of search(text)) record({ event: 'leak', container, service, secret })
+        const tail = kept.get(container)
+        if (tail !== undefined) tail.text = (tail.text + text).slice(-TAIL_CHARS)
       })
     }
     // docker logs ends 0 when the container stops; anything else, unless the scan itself ended
@@ -89,6 +102,7 @@ export function watchLogs(
     record({ event: 'followed', container, service })
   })
   return {
+    tails: () => [...kept].map(([container, { service, text }]) => ({ container, service, text })),
     stop: async () => {
       stopping = true
       await events.stop().catch((error: unknown) =>

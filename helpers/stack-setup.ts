@@ -1,13 +1,15 @@
 // Global setup of the `stack` project: brings the run's stack up once, under the run's project
 // name, waiting on the compose health checks, and provides plain data to the suites. It lives in
 // this project only (not at the root), so other projects never start a stack.
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from 'testcontainers'
 import type { TestProject } from 'vitest/node'
 import { composeFailureCause, projectResources } from './compose.ts'
 import { docker } from './docker.ts'
+import { STARTUP_EVIDENCE } from './evidence.ts'
 import { machineCpu } from './machine.ts'
+import { mask } from './mask.ts'
 import { watchHealth, type HealthyTimes } from './health-events.ts'
 import { LOG_SCAN, watchLogs } from './log-watch.ts'
 import { namedSecretsOf, runFromEnv, secretsOf, type HealthTiming } from './run.ts'
@@ -78,6 +80,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
       .up()
   } catch (error) {
     failure = composeFailureCause(error instanceof Error ? error.message : String(error))
+    // testcontainers has already taken down what Compose started: what the log watcher read of
+    // each container is the evidence there is.
+    const dir = join(run.runDir, 'evidence', STARTUP_EVIDENCE)
+    mkdirSync(dir, { recursive: true })
+    for (const { container, service, text } of logs.tails())
+      writeFileSync(join(dir, `${service}-${container.slice(0, 12)}.log.txt`), mask(text, secretsOf(run.composeEnv)))
   }
   const startupMs = elapsedMs(start)
   let healthyMsError: string | null = null
