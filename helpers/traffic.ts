@@ -110,8 +110,10 @@ export const steadyLoad = (
 ): Load<Reply> => clients(concurrency, (_, started) => get(url, started, headers, timeoutMs))
 
 /** Replies a client could not use: no 2xx (a redirect or nginx's own error page), or no response at all. */
-export const unanswered = (replies: readonly Reply[]): Reply[] =>
-  replies.filter(({ status }) => status < 200 || status >= 300)
+export const unanswered = (replies: readonly Reply[]): Reply[] => replies.filter((reply) => !answered(reply))
+
+/** A reply a client could use: a 2xx. */
+const answered = ({ status }: Reply): boolean => status >= 200 && status < 300
 
 export interface EvenSpread {
   statistic: number
@@ -141,11 +143,11 @@ export function evenSpread(counts: readonly number[], replicas = counts.length):
  * were waiting through it.
  */
 export function longestGapMs(replies: readonly Reply[]): number {
-  const answered = replies
-    .filter(({ status }) => status >= 200 && status < 300)
+  const answeredAt = replies
+    .filter(answered)
     .map(({ at, ms }) => at + ms)
     .sort((a, b) => a - b)
-  const times = [0, ...answered, Math.max(0, ...replies.map(({ at, ms }) => at + ms))]
+  const times = [0, ...answeredAt, Math.max(0, ...replies.map(({ at, ms }) => at + ms))]
   return times.reduce((longest, time, index) => Math.max(longest, time - (times[index - 1] ?? time)), 0)
 }
 
@@ -169,9 +171,9 @@ export function timelineOf(replies: readonly Reply[], events: Timeline['events']
   const buckets = Math.floor(span / bucketMs) + 1
   const ok = Array.from({ length: buckets }, () => 0)
   const failed = Array.from({ length: buckets }, () => 0)
-  for (const { at, status } of replies) {
-    const bucket = Math.floor(at / bucketMs)
-    if (status >= 200 && status < 300) ok[bucket] = (ok[bucket] ?? 0) + 1
+  for (const reply of replies) {
+    const bucket = Math.floor(reply.at / bucketMs)
+    if (answered(reply)) ok[bucket] = (ok[bucket] ?? 0) + 1
     else failed[bucket] = (failed[bucket] ?? 0) + 1
   }
   return { bucketMs, ok, failed, events: events.map(({ label, atMs }) => ({ label, atMs: Math.round(atMs) })) }
