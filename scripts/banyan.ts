@@ -412,7 +412,10 @@ async function staticOnly(config: Config, vitestArgs: string[]): Promise<RunResu
 
 /**
  * The project's own tests, then (unless a project was named) the main job on the reference stack,
- * so a broken main job cannot pass. Ends with one plain count line for CI.
+ * so a broken main job cannot pass, beside the minimal stack's main job (its own vitest project).
+ * The two side by side, not one after the other: a main job alone leaves a third of a 2-core
+ * machine idle (measured in README's "Speed"), and two stacks are fewer than the three controls
+ * that run at once before them. Ends with one plain count line for CI.
  */
 async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult> {
   await dockerVersions()
@@ -420,24 +423,34 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
   const runId = newRunId()
   // The run's variables too: the static suite resolves the reference stack's compose files.
   const runEnv = newRunEnvironment()
-  const results = join(config.reportsDir, 'outcomes-self.json')
-  const env = { ...process.env, ...runEnv, BANYAN_RUN_ID: runId, BANYAN_OWNER: ownerOf(), BANYAN_OUTCOMES: results }
+  const env = { ...process.env, ...runEnv, BANYAN_RUN_ID: runId, BANYAN_OWNER: ownerOf() }
+  const projectTests = async (name: string, args: string[]): Promise<RunResult> => {
+    const results = join(config.reportsDir, `outcomes-${name}.json`)
+    const code = await runVitest(
+      ['run', ...args, ...reporting(join(config.reportsDir, `junit-${name}.xml`))],
+      { ...env, BANYAN_OUTCOMES: results },
+      secretsOf(runEnv),
+    )
+    return { code, outcomes: readOutcomes(results) }
+  }
   const named = vitestArgs.includes('--project')
-  const projects = named
-    ? []
-    : ['--project', 'unit', '--project', 'static', '--project', 'services', '--project', 'kit', '--project', 'controls']
-  const junit = join(config.reportsDir, 'junit-self.xml')
-  const code = await runVitest(['run', ...projects, ...reporting(junit), ...vitestArgs], env, secretsOf(runEnv))
+  const projects = ['unit', 'static', 'services', 'kit', 'controls'].flatMap((name) => ['--project', name])
+  const own = await sweptAfter(runId, await projectTests('self', [...(named ? [] : projects), ...vitestArgs]))
+  if (named || own.code === 130) return own
+  const [minimal, main] = await Promise.all([projectTests('minimal', ['--project', 'minimal']), verify(config, [])])
+  const codes = [own.code, minimal.code, main.code]
+  return sweptAfter(runId, {
+    code: codes.includes(130) ? 130 : Math.max(...codes),
+    outcomes: [...own.outcomes, ...minimal.outcomes, ...main.outcomes],
+    waived: main.waived ?? 0,
+  })
+}
+
+/** A self-test's result, once what its tests left (under the self-test's own run id) is removed. */
+async function sweptAfter(runId: string, result: RunResult): Promise<RunResult> {
   const swept = describeSweep(await sweep({ run: runId }))
   if (swept !== null) say(`removed what the tests left: ${swept}`)
-  const own = { code, outcomes: readOutcomes(results) }
-  if (named || code === 130) return own
-  const main = await verify(config, [])
-  return {
-    code: main.code === 130 ? 130 : Math.max(own.code, main.code),
-    outcomes: [...own.outcomes, ...main.outcomes],
-    waived: main.waived ?? 0,
-  }
+  return result
 }
 
 async function sweepCommand(args: string[]): Promise<number> {
