@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { beforeDeadline, drillTrend, writeDrillReport, type DrillReport, type DrillTrend } from './drill-report.ts'
+import { scratchDir } from './scratch.ts'
 
 const drill = (startedAt: string, rtoMs: number, passed = true): DrillReport => ({
   runId: 'bv-test',
@@ -21,7 +21,7 @@ const drill = (startedAt: string, rtoMs: number, passed = true): DrillReport => 
 
 describe('the drill report', () => {
   it('writes JSON and a Markdown page, and keeps every drill in a history shown as a trend', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'drill-'))
+    const dir = scratchDir('drill')
     writeDrillReport(dir, drill('2026-11-26T02:00:00.000Z', 14_000))
     const page = writeDrillReport(dir, drill('2026-11-27T02:00:00.000Z', 16_500, false))
     const markdown = readFileSync(page, 'utf8')
@@ -38,7 +38,7 @@ describe('the drill report', () => {
   })
 
   it('reports a drill that failed part way: the step that failed, with what it said, and no RTO', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'drill-'))
+    const dir = scratchDir('drill')
     const page = writeDrillReport(dir, {
       ...drill('2026-11-28T02:00:00.000Z', 0, false),
       rtoMs: null,
@@ -69,7 +69,7 @@ describe('a drill against its deadline', () => {
   })
 
   it('marks a drill whose RTO is more than half again the earlier median, on its page and in trend.json', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'drill-'))
+    const dir = scratchDir('drill')
     for (const [day, rto] of [
       [1, 20_000],
       [2, 22_000],
@@ -106,7 +106,7 @@ describe('a drill against its deadline', () => {
   })
 
   it('flags a drill that failed, on its page and in trend.json, and leaves failed drills out of the median', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'drill-'))
+    const dir = scratchDir('drill')
     for (const day of [1, 2, 3]) writeDrillReport(dir, drill(`2026-11-0${day}T02:00:00.000Z`, 20_000))
     // Failed, though quick: its RTO must not pull the median down.
     writeDrillReport(dir, drill('2026-11-04T02:00:00.000Z', 1_000, false))

@@ -2,8 +2,7 @@
 // it; playwright-core drives it, with no browser of its own), no console error, every claim row
 // and chart drawn with the run's numbers, an evidence link that opens. The screenshot is kept
 // under reports/ for a person to look at.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
@@ -12,6 +11,7 @@ import { ROOT } from './config.ts'
 import { drillPage, type DrillReport } from './drill-report.ts'
 import { renderReport } from './html-report.ts'
 import type { Summary } from './report.ts'
+import { scratchDir } from './scratch.ts'
 
 /** Flags for a root user on a machine with no network: no sandbox, and nothing reaching out at start. */
 const CHROMIUM_FLAGS = [
@@ -63,7 +63,7 @@ async function chartsOn(tab: Page) {
 
 describe('the run page in a browser', () => {
   it('renders every claim and chart with the run’s numbers, with no console error, and its evidence opens', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'banyan-page-'))
+    const dir = scratchDir('page')
     const evidence = join(dir, 'runs', 'bv-0badf00d', 'evidence', 'LB-3-a-slow-replica')
     mkdirSync(evidence, { recursive: true })
     writeFileSync(join(evidence, 'bv-0badf00d-nginx-1.txt'), 'nginx state and logs')
@@ -168,7 +168,7 @@ describe('the run page in a browser', () => {
       ],
       failures: [],
     })
-    const dir = mkdtempSync(join(tmpdir(), 'banyan-drills-'))
+    const dir = scratchDir('drills')
     const page = join(dir, 'index.html')
     writeFileSync(page, drillPage([drill(1, 20_000), drill(2, 22_000), drill(3, 21_000), drill(4, 40_000)]))
     const { errors, seen } = await inBrowser(page, 'drill-page.png', async (tab) => ({

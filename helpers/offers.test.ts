@@ -1,12 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ROOT } from './config.ts'
 import { at, loadOffers, unverifiableWithout } from './offers.ts'
+import { scratchDir } from './scratch.ts'
 
 const file = (text: string): string => {
-  const path = join(mkdtempSync(join(tmpdir(), 'banyan-offers-')), 'offers.json')
+  const path = join(scratchDir('offers'), 'offers.json')
   writeFileSync(path, text)
   return path
 }
