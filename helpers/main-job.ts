@@ -1,20 +1,27 @@
 // The main job as a user runs it (`node scripts/banyan.ts verify`), for the project's own tests
 // that judge it whole: the negative controls, the busy-machine control, the minimal stack.
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
+import { onTestFinished } from 'vitest'
 import { ROOT } from './config.ts'
 import { run } from './docker.ts'
 import { leftoversOf } from './leftovers.ts'
 import type { Summary } from './report.ts'
 
-/** The main job on the stack `composeFiles` make (COMPOSE_FILE), with its own reports folder. */
+/**
+ * The main job on the stack `composeFiles` make (COMPOSE_FILE), with its own reports folder: kept
+ * when the test that ran it fails, for its reader (the failure names it), and removed when it passes.
+ */
 export async function mainJob(
   composeFiles: readonly string[],
   args: readonly string[],
   { env = {}, timeoutMs }: { env?: NodeJS.ProcessEnv; timeoutMs: number },
 ) {
   const reports = mkdtempSync(join(tmpdir(), 'banyan-control-'))
+  onTestFinished(({ task }) => {
+    if (task.result?.state === 'pass') rmSync(reports, { recursive: true, force: true })
+  })
   const { exitCode, stderr } = await run(process.execPath, [join(ROOT, 'scripts/banyan.ts'), 'verify', ...args], {
     env: { ...process.env, COMPOSE_FILE: composeFiles.join(':'), BANYAN_REPORTS: reports, ...env },
     timeoutMs,
