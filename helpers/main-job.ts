@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
-import { onTestFinished } from 'vitest'
+import type { TestContext } from 'vitest'
 import { ROOT } from './config.ts'
 import { run } from './docker.ts'
 import { leftoversOf } from './leftovers.ts'
@@ -16,7 +16,16 @@ import type { Summary } from './report.ts'
 export async function mainJob(
   composeFiles: readonly string[],
   args: readonly string[],
-  { env = {}, timeoutMs }: { env?: NodeJS.ProcessEnv; timeoutMs: number },
+  {
+    env = {},
+    timeoutMs,
+    onTestFinished,
+  }: {
+    env?: NodeJS.ProcessEnv
+    timeoutMs: number
+    /** The calling test's own hook, from its context: the global one, in concurrent tests, names whichever test started last. */
+    onTestFinished: TestContext['onTestFinished']
+  },
 ) {
   const reports = mkdtempSync(join(tmpdir(), 'banyan-control-'))
   onTestFinished(({ task }) => {

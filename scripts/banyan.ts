@@ -8,7 +8,7 @@
 // Exit codes: 0 verified, 1 a test failed (a claim is refuted), 2 bad input, 3 the machine is not
 // ready, 130 interrupted. Bad input and an unready machine are one line on stderr, before anything starts.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfig, ROOT, type Config } from '../helpers/config.ts'
 import { PreflightError } from '../helpers/errors.ts'
@@ -67,12 +67,18 @@ async function sweepLeftovers(): Promise<void> {
   if (swept !== null) say(`removed what earlier crashed runs left: ${swept}`)
 }
 
+/** The signal that interrupted this process's tests, once one has. */
+const interruption: { signal: NodeJS.Signals | null } = { signal: null }
+
 /**
  * Runs vitest in a process group of its own and masks every secret in what it prints. On Ctrl-C
  * or SIGTERM the whole group is stopped (testcontainers' compose processes with it) before the
  * caller sweeps, so nothing can create a container after the sweep has looked.
  */
 async function runVitest(args: string[], env: NodeJS.ProcessEnv, secrets: readonly string[]): Promise<number> {
+  // Two runs side by side (`test`'s last phase): a signal that stopped one stops the other from
+  // starting later, so a Ctrl-C during one's preflight is not left to run a whole main job.
+  if (interruption.signal !== null) return 130
   const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs')
   const child = spawn(process.execPath, [vitest, ...args], {
     cwd: ROOT,
@@ -88,6 +94,7 @@ async function runVitest(args: string[], env: NodeJS.ProcessEnv, secrets: readon
   const stop = (signal: NodeJS.Signals): void => {
     if (state.interrupted || child.pid === undefined) return
     state.interrupted = true
+    interruption.signal = signal
     say(`${signal}: stopping the tests, then removing what this run started`)
     process.kill(-child.pid, 'SIGINT')
     // Vitest closes on SIGINT; a group that has not gone within 20 s is killed outright.
@@ -426,6 +433,8 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
   const env = { ...process.env, ...runEnv, BANYAN_RUN_ID: runId, BANYAN_OWNER: ownerOf() }
   const projectTests = async (name: string, args: string[]): Promise<RunResult> => {
     const results = join(config.reportsDir, `outcomes-${name}.json`)
+    // An earlier run's outcomes must not stand in for a run that crashed before writing its own.
+    rmSync(results, { force: true })
     const code = await runVitest(
       ['run', ...args, ...reporting(join(config.reportsDir, `junit-${name}.xml`))],
       { ...env, BANYAN_OUTCOMES: results },
@@ -437,7 +446,19 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
   const projects = ['unit', 'static', 'services', 'kit', 'controls'].flatMap((name) => ['--project', name])
   const own = await sweptAfter(runId, await projectTests('self', [...(named ? [] : projects), ...vitestArgs]))
   if (named || own.code === 130) return own
-  const [minimal, main] = await Promise.all([projectTests('minimal', ['--project', 'minimal']), verify(config, [])])
+  // Both to their end, whatever one does: a main job that throws must not leave the other unwatched.
+  const [minimal, settled] = await Promise.all([
+    projectTests('minimal', ['--project', 'minimal']),
+    verify(config, []).then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    ),
+  ])
+  if ('error' in settled) {
+    await sweptAfter(runId, minimal)
+    throw settled.error
+  }
+  const main = settled.result
   const codes = [own.code, minimal.code, main.code]
   return sweptAfter(runId, {
     code: codes.includes(130) ? 130 : Math.max(...codes),
