@@ -70,6 +70,7 @@ describe(`image kit contracts (${mode} images)`, () => {
   it('rabbitmq: the RabbitMQContainer module starts it; AMQP and management serve the configured user, not guest', async () => {
     await using container = await new RabbitMQContainer(image('RABBITMQ_IMAGE'))
       .withEnvironment({ RABBITMQ_DEFAULT_USER: 'banyan', RABBITMQ_DEFAULT_PASS: password })
+      .withExposedPorts(5672, 15672, 15692)
       .withLabels(testLabels())
       .start()
     const host = `${container.getHost()}:${container.getMappedPort(5672)}`
@@ -90,6 +91,16 @@ describe(`image kit contracts (${mode} images)`, () => {
     expect({ statusCode, whoami: ((await body.json()) as { name: string }).name }).toEqual({
       statusCode: 200,
       whoami: 'banyan',
+    })
+
+    // The prometheus plugin, as the official image enables it: queue metrics per object on 15692.
+    const metrics = await request(`http://${container.getHost()}:${container.getMappedPort(15692)}/metrics/per-object`)
+    expect({
+      statusCode: metrics.statusCode,
+      queues: (await metrics.body.text()).includes('rabbitmq_queue_messages'),
+    }).toEqual({
+      statusCode: 200,
+      queues: true,
     })
 
     await execOk(container, ['rabbitmq-diagnostics', 'ping'])
@@ -164,5 +175,82 @@ describe(`image kit contracts (${mode} images)`, () => {
     ])
     const [status, seconds] = answered.trim().split(' ')
     expect({ status, delayed: Number(seconds) >= 0.3 }).toEqual({ status: '200', delayed: true })
+  })
+
+  it('prometheus and alertmanager: rules from /etc/prometheus evaluated, a firing alert sent to Alertmanager and held in its API v2', async () => {
+    await using alertmanager = await new GenericContainer(image('ALERTMANAGER_IMAGE'))
+      .withCopyContentToContainer([
+        {
+          content: 'route: { receiver: none }\nreceivers: [{ name: none }]\n',
+          target: '/etc/alertmanager/alertmanager.yml',
+        },
+      ])
+      .withExposedPorts(9093)
+      .withWaitStrategy(Wait.forHttp('/-/ready', 9093))
+      .withLabels(testLabels())
+      .start()
+    const receiver = `${alertmanager.getIpAddress('bridge')}:9093`
+    await using prometheus = await new GenericContainer(image('PROMETHEUS_IMAGE'))
+      .withCopyContentToContainer([
+        {
+          content: `global: { evaluation_interval: 1s }\nrule_files: [/etc/prometheus/rules.yml]\nalerting: { alertmanagers: [{ static_configs: [{ targets: ['${receiver}'] }] }] }\n`,
+          target: '/etc/prometheus/prometheus.yml',
+        },
+        {
+          content: 'groups: [{ name: g, rules: [{ alert: Always, expr: vector(1) }] }]\n',
+          target: '/etc/prometheus/rules.yml',
+        },
+      ])
+      .withExposedPorts(9090)
+      .withWaitStrategy(Wait.forHttp('/-/ready', 9090))
+      .withLabels(testLabels())
+      .start()
+    await execOk(prometheus, ['promtool', 'check', 'rules', '/etc/prometheus/rules.yml'])
+    await expect
+      .poll(
+        async () => {
+          const { body } = await request(
+            `http://${alertmanager.getHost()}:${alertmanager.getMappedPort(9093)}/api/v2/alerts`,
+          )
+          return ((await body.json()) as { labels: { alertname: string }; status: { state: string } }[]).map(
+            ({ labels, status }) => `${labels.alertname} ${status.state}`,
+          )
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toEqual(['Always active'])
+  })
+
+  it('postgres-exporter: reports pg_up 1 and the connection metrics for a database it reaches, pg_up 0 for one it does not', async () => {
+    await using postgres = await new PostgreSqlContainer(image('POSTGRES_IMAGE'))
+      .withUsername('banyan')
+      .withPassword(password)
+      .withLabels(testLabels())
+      .start()
+    const exporter = (uri: string) =>
+      new GenericContainer(image('POSTGRES_EXPORTER_IMAGE'))
+        .withEnvironment({ DATA_SOURCE_URI: uri, DATA_SOURCE_USER: 'banyan', DATA_SOURCE_PASS: password })
+        .withExposedPorts(9187)
+        .withWaitStrategy(Wait.forHttp('/metrics', 9187))
+        .withLabels(testLabels())
+        .start()
+    const scrape = async (container: StartedTestContainer) =>
+      (await (await request(`http://${container.getHost()}:${container.getMappedPort(9187)}/metrics`)).body.text())
+        .split('\n')
+        .filter((line) => /^(pg_up|pg_settings_max_connections|pg_stat_activity_count)\b/.test(line))
+    {
+      await using reaching = await exporter(
+        `${postgres.getIpAddress('bridge')}:5432/${postgres.getDatabase()}?sslmode=disable`,
+      )
+      const lines = await scrape(reaching)
+      expect({
+        up: lines.includes('pg_up 1'),
+        max: lines.some((line) => line.startsWith('pg_settings_max_connections ')),
+        activity: lines.some((line) => line.startsWith('pg_stat_activity_count{')),
+      }).toEqual({ up: true, max: true, activity: true })
+    }
+    // A port of the same server where nothing listens: refused at once, and nowhere but this machine.
+    await using unreachable = await exporter(`${postgres.getIpAddress('bridge')}:5433/none?sslmode=disable`)
+    expect(await scrape(unreachable)).toContain('pg_up 0')
   })
 })

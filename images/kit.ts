@@ -36,6 +36,26 @@ export const KIT: readonly KitImage[] = [
   { name: 'redis', variable: 'REDIS_IMAGE', official: 'redis:7-alpine', offline: 'banyan-offline/redis:7' },
   { name: 'nginx', variable: 'NGINX_IMAGE', official: 'nginx:1.27-alpine', offline: 'banyan-offline/nginx:1.22' },
   { name: 'node', variable: 'NODE_IMAGE', official: 'node:24-bookworm', offline: 'banyan-offline/node:24' },
+  // The alerting profile: the evaluator and receiver of the guide's alerts, and the exporter of
+  // the database's connections (the broker has its own plugin, the gateway its own metrics).
+  {
+    name: 'prometheus',
+    variable: 'PROMETHEUS_IMAGE',
+    official: 'prom/prometheus:v2.42.0',
+    offline: 'banyan-offline/prometheus:2.42',
+  },
+  {
+    name: 'alertmanager',
+    variable: 'ALERTMANAGER_IMAGE',
+    official: 'prom/alertmanager:v0.25.0',
+    offline: 'banyan-offline/alertmanager:0.25',
+  },
+  {
+    name: 'postgres-exporter',
+    variable: 'POSTGRES_EXPORTER_IMAGE',
+    official: 'prometheuscommunity/postgres-exporter:v0.11.1',
+    offline: 'banyan-offline/postgres-exporter:0.11',
+  },
   { name: 'tools', variable: 'TOOLS_IMAGE', official: null, offline: 'banyan-offline/tools:1' },
 ]
 
