@@ -23,6 +23,7 @@ describe("a stack's offers beyond the guide", () => {
       },
       { claims: ['MB-1', 'MB-3'], reason: expect.stringMatching(/as a command \(api.create\)/) },
       { claims: ['MB-2'], reason: expect.stringMatching(/publishes an event \(api.create and api.event\)/) },
+      { claims: ['OB-5'], reason: expect.stringMatching(/no Prometheus and Alertmanager evaluating its alerts/) },
     ])
   })
 
@@ -36,6 +37,8 @@ describe("a stack's offers beyond the guide", () => {
       'not json': /offers.json: .*JSON/,
       '{"api": {"create": {"method": "post", "path": "/x", "status": 201, "id": "id"}}}': /api.create.method must be/,
       '{"api": {"create": {"method": "POST", "path": "/x", "status": 201}}}': /api.create.id must be a dotted path/,
+      '{"alerting": {"prometheus": {"service": "p", "port": 9090, "rules": "alerts.yml"}, "alertmanager": {"service": "a", "port": 9093}}}':
+        /alerting.prometheus.rules must be the rules file as Prometheus sees it/,
       '{"api": {"token": {}}}': /api.token.refused must be/,
       '{"api": {"token": {"refused": 201}}}': /api.token.refused must be the 4xx/,
       '{"api": {"create": {"method": "POST", "path": "/x", "status": 403, "id": "id"}, "token": {"refused": 403}}}':

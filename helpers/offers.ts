@@ -40,6 +40,16 @@ export interface Offers {
     /** What `create` publishes: on which exchange, with which routing key, naming the id at `id`. */
     readonly event?: { readonly exchange: string; readonly routingKey: string; readonly id: string }
   }
+  /**
+   * Where the stack evaluates and receives the guide's alerts (OB-5): a Prometheus and the file of
+   * its alerting rules (its path inside the container, a bind mount of the stack's), an
+   * Alertmanager, and the names the stack gives the guide's three alerts.
+   */
+  readonly alerting?: {
+    readonly prometheus: { readonly service: string; readonly port: number; readonly rules: string }
+    readonly alertmanager: { readonly service: string; readonly port: number }
+    readonly alerts: { readonly errorRate: string; readonly databaseConnections: string; readonly queueDepth: string }
+  }
 }
 
 /** Which claims need what of the offers, and how the reason reads when it is missing. */
@@ -67,12 +77,21 @@ const NEEDS: readonly {
 
 /** The claims the stack's offers leave without a check, each with what the offers lack. */
 export function unverifiableWithout(offers: Offers, file: string): Unverifiable[] {
-  return NEEDS.filter(({ needs }) => needs.some((need) => offers.api?.[need] === undefined)).map(
-    ({ claims, what }) => ({
+  const where = existsSync(file) ? file : `${file} (there is none)`
+  return [
+    ...NEEDS.filter(({ needs }) => needs.some((need) => offers.api?.[need] === undefined)).map(({ claims, what }) => ({
       claims,
-      reason: `the stack describes no ${what} in ${existsSync(file) ? file : `${file} (there is none)`}; the guide promises only GET /health`,
-    }),
-  )
+      reason: `the stack describes no ${what} in ${where}; the guide promises only GET /health`,
+    })),
+    ...(offers.alerting === undefined
+      ? [
+          {
+            claims: ['OB-5'],
+            reason: `the stack describes no Prometheus and Alertmanager evaluating its alerts (alerting) in ${where}; the guide names its alerts, not what evaluates them`,
+          },
+        ]
+      : []),
+  ]
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -88,14 +107,36 @@ function route(value: unknown, where: string, extra: readonly string[]): void {
     if (typeof value[key] !== 'string') throw new Error(`${where}.${key} must be a dotted path such as user.id`)
 }
 
+function alerting(value: unknown): void {
+  if (!isRecord(value)) throw new Error('alerting must be an object')
+  for (const part of ['prometheus', 'alertmanager']) {
+    const service = value[part]
+    if (!isRecord(service) || typeof service.service !== 'string' || typeof service.port !== 'number')
+      throw new Error(`alerting.${part} needs the service's name and port`)
+  }
+  if (
+    !isRecord(value.prometheus) ||
+    typeof value.prometheus.rules !== 'string' ||
+    !value.prometheus.rules.startsWith('/')
+  )
+    throw new Error(
+      'alerting.prometheus.rules must be the rules file as Prometheus sees it, such as /etc/prometheus/alerts.yml',
+    )
+  const alerts = value.alerts
+  for (const name of ['errorRate', 'databaseConnections', 'queueDepth'])
+    if (!isRecord(alerts) || typeof alerts[name] !== 'string')
+      throw new Error(`alerting.alerts.${name} must name the stack's alert for it`)
+}
+
 /** The offers a stack describes; none when it has no file. Bad input is one line, exit 2. */
 export function loadOffers(file: string): Offers {
   if (!existsSync(file)) return {}
   try {
     const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'))
     if (!isRecord(parsed)) throw new Error('must hold an object')
+    if (parsed.alerting !== undefined) alerting(parsed.alerting)
     const api = parsed.api
-    if (api === undefined) return {}
+    if (api === undefined) return parsed
     if (!isRecord(api)) throw new Error('api must be an object')
     if (api.create !== undefined) route(api.create, 'api.create', ['id'])
     if (api.read !== undefined) route(api.read, 'api.read', ['field'])

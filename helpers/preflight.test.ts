@@ -5,7 +5,7 @@ import { newRunEnvironment } from './run.ts'
 
 // On this kind of machine no registry is reached and the kit builds no observability images.
 const offline = { ...newRunEnvironment({}), BANYAN_IMAGES: 'offline' }
-const observability = ['LC-2', 'OB-1', 'OB-2', 'OB-3', 'OB-4', 'OB-5']
+const observability = ['LC-2', 'OB-1', 'OB-2', 'OB-3', 'OB-4']
 
 describe('optional profiles', () => {
   it('asked for, but their images cannot be had: left out of the run, their claims not verifiable, saying which images', async () => {
@@ -24,17 +24,21 @@ describe('optional profiles', () => {
             /^the observability images are not on this machine and no registry is used: .*jaegertracing\/all-in-one:1\.62\.0/,
           ),
         },
+        { claims: ['OB-5'], reason: 'the alerting profile is off (COMPOSE_PROFILES=alerting turns it on)' },
       ],
     })
   })
 
-  it('not asked for: their claims not verifiable, saying how to turn the profile on', async () => {
+  it('not asked for: their claims not verifiable, saying how to turn the profile on; the alerting profile on unless asked otherwise', async () => {
     const checked = await preflight(loadConfig({}), offline)
-    expect(checked.unverifiable).toEqual([
-      {
-        claims: observability,
-        reason: 'the observability profile is off (COMPOSE_PROFILES=observability turns it on)',
-      },
-    ])
+    expect({ profiles: checked.profiles, unverifiable: checked.unverifiable }).toEqual({
+      profiles: 'alerting',
+      unverifiable: [
+        {
+          claims: observability,
+          reason: 'the observability profile is off (COMPOSE_PROFILES=observability turns it on)',
+        },
+      ],
+    })
   })
 })

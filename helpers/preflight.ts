@@ -144,8 +144,11 @@ export async function preflight(config: Config, composeEnv: Record<string, strin
   // An image variable set by hand wins over the mode's choice: that is how one image is swapped.
   const chosen = Object.fromEntries(KIT.flatMap(({ variable }) => (env[variable] ? [[variable, env[variable]]] : [])))
   const images = { ...imageVariables(imageMode), ...chosen }
-  const asked = (env.COMPOSE_PROFILES ?? '').split(',').filter((profile) => profile !== '')
-  let model = await composeConfig(config, { ...env, ...images })
+  const asked =
+    env.COMPOSE_PROFILES === undefined
+      ? [...policy.defaultProfiles]
+      : env.COMPOSE_PROFILES.split(',').filter((profile) => profile !== '')
+  let model = await composeConfig(config, { ...env, ...images, COMPOSE_PROFILES: asked.join(',') })
   const { profiles, unverifiable } = await optionalProfiles(model, asked, imageMode, env)
   if (profiles.length < asked.length)
     model = await composeConfig(config, { ...env, ...images, COMPOSE_PROFILES: profiles.join(',') })
@@ -219,6 +222,11 @@ async function optionalProfiles(
   for (const [profile, claims] of Object.entries(policy.optionalProfiles)) {
     if (!profiles.includes(profile)) {
       unverifiable.push({ claims, reason: `the ${profile} profile is off (COMPOSE_PROFILES=${profile} turns it on)` })
+      continue
+    }
+    if (!Object.values(model.services).some((service) => service.profiles?.includes(profile))) {
+      profiles = profiles.filter((name) => name !== profile)
+      unverifiable.push({ claims, reason: `the stack declares no service in the ${profile} profile` })
       continue
     }
     if (mode === 'official') continue

@@ -118,6 +118,7 @@ describe('run credentials', () => {
       healthBudgetsMs: { postgres: 50_000 },
       offers: { api: { token: { refused: 401 } } },
       unverifiable: ['TS-1'],
+      declaredRules: null,
     }
     const env = runToEnv(run)
     expect(env.BANYAN_RUN).not.toContain(composeEnv.DATABASE_PASSWORD)

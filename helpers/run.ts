@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { policy } from '../fixtures/policy.ts'
 import { bundleServices } from '../fixtures/stack/services/bundle.ts'
+import { declaredRulesFile, runRules } from './alerting.ts'
 import { composeBuild, type ComposeHealthcheck, type ComposeModel } from './compose.ts'
 import type { Config } from './config.ts'
 import { ownerOf, runLabels } from './labels.ts'
@@ -34,6 +35,8 @@ export interface RunContext {
   readonly offers: Offers
   /** The claims preflight found nothing to check in (helpers/claims.ts's Unverifiable): their tests do not run. */
   readonly unverifiable: readonly string[]
+  /** The stack's alerting rules on this machine, as it declares them (the run's Prometheus loads a copy); null without alerting. */
+  readonly declaredRules: string | null
 }
 
 const SECRET_VARIABLES = [
@@ -210,8 +213,16 @@ export function prepareRun(config: Config, checked: Preflight, composeEnv: Recor
   mkdirSync(dir, { recursive: true })
   const overrideFile = join(dir, 'compose.run.json')
   const health = healthTiming(config.healthInterval, checked.engine)
+  const override = runOverride(checked.model, runLabels(runId, owner), health) as { services: Record<string, object> }
+  // The alerting rules with their `for` shortened (helpers/alerting.ts), where the run has them.
+  const alerting = checked.offers.alerting
+  const alertingOn = alerting !== undefined && checked.model.services[alerting.prometheus.service] !== undefined
+  if (alertingOn) {
+    for (const [service, part] of Object.entries(runRules(checked.model, alerting, dir)))
+      override.services[service] = { ...override.services[service], ...part }
+  }
   // JSON is YAML, and Compose reads it as an override like any other file.
-  writeFileSync(overrideFile, JSON.stringify(runOverride(checked.model, runLabels(runId, owner), health), null, 2))
+  writeFileSync(overrideFile, JSON.stringify(override, null, 2))
   return {
     runId,
     owner,
@@ -226,6 +237,7 @@ export function prepareRun(config: Config, checked: Preflight, composeEnv: Recor
     healthBudgetsMs: healthBudgetsMs(checked.model),
     offers: checked.offers,
     unverifiable: checked.unverifiable.flatMap(({ claims }) => claims),
+    declaredRules: alertingOn ? declaredRulesFile(checked.model, alerting) : null,
   }
 }
 

@@ -1,4 +1,4 @@
-import { expect, inject } from 'vitest'
+import { expect, inject, type ExpectStatic } from 'vitest'
 import { GenericContainer, type StartedTestContainer } from 'testcontainers'
 import { policy } from '../fixtures/policy.ts'
 import type { Database } from './backup.ts'
@@ -376,8 +376,10 @@ export async function reloadNginx(nginx: string = containerOf('nginx')): Promise
  * Waits until every container of the stack is healthy again (a one-shot one: exited 0), and each
  * service runs as many as it did at start-up: the next test gets a whole stack. It looks at the
  * containers there are now, not the start-up list, so a container replaced on the way is judged too.
+ * A concurrent test passes its own `expect` (its context's): the global one polls only in a test
+ * that runs alone.
  */
-export async function wholeAgain(): Promise<void> {
+export async function wholeAgain(local: ExpectStatic = expect): Promise<void> {
   const expected = Object.fromEntries(Object.entries(stack().containers).map(([name, ids]) => [name, ids.length]))
   const now = async (): Promise<Record<string, string[]>> => {
     const states: Record<string, string[]> = {}
@@ -386,7 +388,7 @@ export async function wholeAgain(): Promise<void> {
     }
     return states
   }
-  await expect
+  await local
     .poll(
       async () =>
         Object.entries({ ...Object.fromEntries(Object.keys(expected).map((name) => [name, []])), ...(await now()) })
@@ -405,7 +407,7 @@ export async function wholeAgain(): Promise<void> {
   const running = (await projectResources(stack().project, 'containers')).filter(
     ([, service]) => !policy.oneShot.includes(service),
   )
-  await expect
+  await local
     .poll(
       async () =>
         (await Promise.all(running.map(async ([id, service]) => ((await healthyNow(id)) ? [] : [service])))).flat(),

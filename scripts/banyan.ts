@@ -23,6 +23,7 @@ import { mask, maskingStream } from '../helpers/mask.ts'
 import { dockerVersions, preflight, type Preflight } from '../helpers/preflight.ts'
 import { STATIC_CLAIMS, staticFindings, staticInput } from '../helpers/static-checks.ts'
 import { policy } from '../fixtures/policy.ts'
+import { RUN_FOR, RUN_RANGE } from '../helpers/alerting.ts'
 import { describeTiming, newRunEnvironment, newRunId, readyRun, runToEnv, secretsOf } from '../helpers/run.ts'
 import {
   applicableWaivers,
@@ -39,6 +40,9 @@ import {
   type Waiver,
 } from '../helpers/report.ts'
 import { describeSweep, sweep } from '../helpers/sweep.ts'
+
+/** How the run's Prometheus times the stack's alerts (helpers/alerting.ts), in the report. */
+const ALERT_TIMING = `every \`for\` at ${RUN_FOR} and every range at most ${RUN_RANGE} in the run's copy of the rules (alerts.run.yml); the declared ones are judged by promtool on the guide's series`
 
 interface RunResult {
   code: number
@@ -336,6 +340,7 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
     `run ${run.runId}: ${services} on Engine ${checked.engine}, Compose ${checked.compose}, ${checked.imageMode} images`,
   )
   say(`health checks run ${describeTiming(run.health)}; the declared timings are checked from the configuration`)
+  if (run.declaredRules !== null) say(`alerts: ${ALERT_TIMING}`)
 
   const junit = join(config.reportsDir, 'junit.xml')
   const results = join(run.runDir, 'outcomes.json')
@@ -384,6 +389,7 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
   const code =
     tested === 130 ? 130 : refuted || unexplained || !gatePasses(outcomes, waivers) ? 1 : matchedNothing ? 2 : 0
   setup.healthInterval = describeTiming(run.health)
+  if (run.declaredRules !== null) setup.alertTiming = ALERT_TIMING
   setup.startupMs = startup.startupMs
   const costs: Cost[] = [
     { name: 'stack start-up', wallMs: startup.startupMs ?? 0, cpuSeconds: startup.startupCpuSeconds ?? 0 },

@@ -120,9 +120,15 @@ async function underLoad(replicas: number) {
     totalPeak,
     healthFailed: health.filter(({ status }) => status !== 200).length,
     seen,
-    boundSum: seen.reduce((sum, { bound }) => sum + (bound ?? 0), 0),
+    // What the pools may hold, and what the clients without one (policy.unpooledClients) did hold.
+    boundSum: seen.reduce(
+      (sum, { service, bound, peak }) => sum + (policy.unpooledClients.includes(service) ? peak : (bound ?? 0)),
+      0,
+    ),
     over: seen.filter(({ bound, peak }) => bound !== null && peak > bound),
-    unbounded: seen.filter(({ bound, peak }) => bound === null && peak > 0),
+    unbounded: seen.filter(
+      ({ service, bound, peak }) => bound === null && peak > 0 && !policy.unpooledClients.includes(service),
+    ),
   }
 }
 

@@ -165,7 +165,10 @@ describe('scaling and replicas going away', { timeout: 360_000 }, () => {
     failIfDown()
     // Restarted gateways may come back on other addresses; nginx resolves them again.
     afterwards(wholeAgain, reloadNginx)
-    const containers = stack().containers[service] ?? []
+    // The service's containers as they run now: one an earlier test replaced (a dependency's
+    // restart can make Compose recreate it) is restarted here all the same.
+    const containers = await replicasOf(service)
+    expect(containers.length, `${service} has no running container to restart`).toBeGreaterThan(0)
     const before = await Promise.all(containers.map((id) => processOf(id)))
     const restarted = performance.now()
     await compose(['restart', service])
