@@ -146,7 +146,12 @@ describe.runIf(verifiable('OB-5'))("the guide's alerts", { timeout: 900_000 }, (
       timeoutMs: 120_000,
     })
     const output = `${stdout}${stderr}`.trim()
-    expect(exitCode, `promtool test rules on ${declared} with the guide's series:\n${output}`).toBe(0)
+    // Which alerts failed, and at which minute, on the message's first line (the summary keeps one).
+    const failed = [...output.matchAll(/alertname: (\S+), time: (\S+),/g)].map(([, name, time]) => `${name} at ${time}`)
+    expect(
+      exitCode,
+      `promtool test rules on ${declared} with the guide's series: ${failed.length > 0 ? `failed for ${failed.join(', ')}` : 'did not pass'}\n${output}`,
+    ).toBe(0)
   })
 
   it("[OB-5] the run's Prometheus has loaded the stack's three alerts once each, from the stack's rules file, and sends to the stack's Alertmanager", async () => {
