@@ -22,6 +22,7 @@ describe('claim summary', () => {
         { name: '[LC-1] serves', status: 'failed', message: 'ECONNREFUSED' },
         { name: '[NI-2] isolated', status: 'passed' },
         { name: '[HC-3] recovers', status: 'skipped', message: 'the profile is off' },
+        { name: 'guide [HC-3] its command is right', status: 'passed' },
         { name: '[HC-10] later', status: 'passed' },
         { name: 'no claim', status: 'failed' },
       ],
@@ -39,7 +40,7 @@ describe('claim summary', () => {
       'LC-1  refuted: ECONNREFUSED',
       'LC-2  not checked',
       'NI-2  verified',
-      'HC-3  not verifiable here: the profile is off',
+      'HC-3  not verifiable here: the profile is off; checked instead, and passed: guide [HC-3] its command is right',
       'HC-10 verified',
     ])
   })

@@ -190,6 +190,12 @@ export function describeClaims(claims: readonly ClaimResult[]): string {
   }).join(', ')
 }
 
+/** What did pass of a claim that is not verifiable here: the part this run could check, named. */
+function checkedInstead(tests: readonly TestOutcome[]): string {
+  const passed = tests.filter((test) => test.status === 'passed').map((test) => test.name)
+  return passed.length === 0 ? '' : `; checked instead, and passed: ${passed.join('; ')}`
+}
+
 /**
  * The closing table: one line a claim, in the guide's order, with why where it is not verified. A
  * waived claim reads "refuted, waived: <reason>", so nobody takes it for verified.
@@ -206,7 +212,7 @@ export function claimTable(claims: readonly ClaimResult[]): string[] {
         : status === 'waived'
           ? `: ${(waivers ?? []).join('; ')}`
           : status === 'not verifiable here'
-            ? first('skipped')
+            ? `${first('skipped')}${checkedInstead(tests)}`
             : ''
     return `${id.padEnd(6)}${status === 'waived' ? 'refuted, waived' : status}${why}`
   })
