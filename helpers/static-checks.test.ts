@@ -234,6 +234,25 @@ describe('static checks', () => {
       },
       /^\[LB-4\] nginx\.conf:\d+ proxy_set_header X-Real-IP: expected \$remote_addr, found none$/,
     ],
+    [
+      '[OB-2] Grafana without its provisioning',
+      (i) => {
+        const grafana = service(i, 'grafana')
+        grafana.volumes = (grafana.volumes ?? []).filter((mount) => mount.target !== policy.grafana.provisioning)
+      },
+      /^\[OB-2\] .* services\.grafana\.volumes: expected a provisioning folder mounted at \/etc\/grafana\/provisioning, found none$/,
+    ],
+    [
+      '[OB-2] a dashboards folder without the guide’s dashboards',
+      (i) => {
+        const dashboards = (service(i, 'grafana').volumes ?? []).find(
+          (mount) => mount.target === '/var/lib/grafana/dashboards',
+        )
+        if (dashboards === undefined) throw new Error('the reference mounts no dashboards folder')
+        dashboards.source = join(ROOT, 'fixtures', 'mutants', 'files')
+      },
+      /^\[OB-2\] .* services\.grafana\.volumes: expected the guide's dashboards "Service health and performance", .*"Business metrics", found none$/,
+    ],
   ]
 
   it.for(controls)('reject %s', ([, change, expected]) => {

@@ -1,7 +1,8 @@
 // What the configuration alone can tell, before any container starts: the resolved compose model,
 // the raw compose files and nginx's configuration held to the policy. Each finding is one line
 // naming the claim, the file, the key (and line where it can), what was expected and what was found.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { parse as parseYaml } from 'yaml'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { policy as referencePolicy } from '../fixtures/policy.ts'
 import { composeConfig, type ComposeModel, type ComposeService } from './compose.ts'
@@ -239,6 +240,109 @@ export function checkPersistence(input: StaticInput): Finding[] {
   return findings
 }
 
+/** Where a container path of a service lies on this machine, through its bind mounts; null when none holds it. */
+function hostPath(service: ComposeService, path: string): string | null {
+  for (const mount of service.volumes ?? []) {
+    if (mount.type !== 'bind' || mount.source === undefined) continue
+    if (path === mount.target || path.startsWith(`${mount.target}/`))
+      return mount.source + path.slice(mount.target.length)
+  }
+  return null
+}
+
+const yamlFiles = (dir: string): string[] =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((name) => /\.ya?ml$/.test(name))
+        .map((name) => join(dir, name))
+    : []
+
+/**
+ * OB-2, as far as the files go: Grafana's provisioning (datasources, dashboard providers) parses
+ * as Grafana's provisioning format; the dashboards its providers point at are JSON whose titles
+ * include every dashboard the guide lists; and every panel's datasource is of a type provisioned.
+ * A stack without the Grafana service has nothing here to check (its claim reads why).
+ */
+export function checkGrafana(input: StaticInput): Finding[] {
+  const { service: name, provisioning, dashboards: wanted } = input.policy.grafana
+  const service = input.model.services[name]
+  if (service === undefined) return []
+  const problem = (key: string, expected: string, found: string) => finding(input, 'OB-2', name, key, expected, found)
+  const root = hostPath(service, provisioning)
+  if (root === null || !existsSync(root))
+    return [problem('volumes', `a provisioning folder mounted at ${provisioning}`, 'none')]
+  const findings: Finding[] = []
+  const read = (file: string): unknown => {
+    try {
+      return parseYaml(readFileSync(file, 'utf8')) as unknown
+    } catch (error) {
+      findings.push(
+        problem(
+          'volumes',
+          `${file} to parse`,
+          error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error),
+        ),
+      )
+      return undefined
+    }
+  }
+  const types = new Set<string>()
+  for (const file of yamlFiles(join(root, 'datasources'))) {
+    const parsed = read(file) as
+      { apiVersion?: unknown; datasources?: { name?: unknown; type?: unknown; url?: unknown }[] } | undefined
+    for (const source of parsed?.datasources ?? []) {
+      if (typeof source.name !== 'string' || typeof source.type !== 'string')
+        findings.push(
+          problem('volumes', `every datasource of ${basename(file)} named and typed`, JSON.stringify(source)),
+        )
+      else types.add(source.type)
+    }
+  }
+  const titles: string[] = []
+  for (const file of yamlFiles(join(root, 'dashboards'))) {
+    const parsed = read(file) as { providers?: { options?: { path?: unknown } }[] } | undefined
+    for (const provider of parsed?.providers ?? []) {
+      const path = provider.options?.path
+      const dir = typeof path === 'string' ? hostPath(service, path) : null
+      if (dir === null || !existsSync(dir)) {
+        findings.push(problem('volumes', `the dashboards folder of ${basename(file)} mounted`, String(path)))
+        continue
+      }
+      for (const json of readdirSync(dir).filter((entry) => entry.endsWith('.json'))) {
+        let dashboard: { title?: unknown; panels?: { title?: unknown; datasource?: { type?: unknown } }[] }
+        try {
+          dashboard = JSON.parse(readFileSync(join(dir, json), 'utf8')) as typeof dashboard
+        } catch (error) {
+          findings.push(problem('volumes', `${json} to parse as JSON`, String(error)))
+          continue
+        }
+        if (typeof dashboard.title === 'string') titles.push(dashboard.title)
+        for (const panel of dashboard.panels ?? []) {
+          const type = panel.datasource?.type
+          if (typeof type === 'string' && !types.has(type))
+            findings.push(
+              problem(
+                'volumes',
+                `panel "${String(panel.title)}" of ${json} on a provisioned datasource type (${[...types].join(', ')})`,
+                type,
+              ),
+            )
+        }
+      }
+    }
+  }
+  const missing = wanted.filter((title) => !titles.includes(title))
+  if (missing.length > 0)
+    findings.push(
+      problem(
+        'volumes',
+        `the guide's dashboards ${missing.map((title) => `"${title}"`).join(', ')}`,
+        titles.length === 0 ? 'none' : titles.map((title) => `"${title}"`).join(', '),
+      ),
+    )
+  return findings
+}
+
 const SECRET_KEY = /(PASSWORD|PASS|SECRET|SECRET_KEY|TOKEN|API_KEY|PRIVATE_KEY|CREDENTIALS?|AUTH|COOKIE)$/i
 
 /** CF-1: no credential written literally in a compose file, and .env.example lists every variable the files use. */
@@ -396,6 +500,7 @@ export const STATIC_CHECKS = {
   checkPersistence,
   checkSecrets,
   checkNginx,
+  checkGrafana,
 } as const
 
 /** The claims the configuration can settle, each with what the check holds the stack to. */
@@ -413,6 +518,7 @@ export const STATIC_CLAIMS: readonly (readonly [string, string])[] = [
   ['CF-1', 'no credential is written literally, and .env.example lists every variable'],
   ['LB-2', 'nginx balances with least_conn over names Compose v2 resolves to every replica'],
   ['LB-4', 'nginx passes Host, X-Real-IP and X-Forwarded-For'],
+  ['OB-2', 'Grafana’s provisioning parses, and provisions the guide’s dashboards over datasources it provisions'],
 ]
 
 /** Every check's findings, one line each, by claim. */
