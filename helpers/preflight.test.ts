@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from './config.ts'
-import { preflight } from './preflight.ts'
+import { preflight, withoutLiveCheck } from './preflight.ts'
+import { policy } from '../fixtures/policy.ts'
 import { newRunEnvironment } from './run.ts'
 
 // On this kind of machine no registry is reached and the kit builds no observability images.
@@ -40,5 +41,15 @@ describe('optional profiles', () => {
         },
       ],
     })
+  })
+})
+
+describe('claims without a live check', () => {
+  it('read not verifiable wherever nothing else made them so: never verified by their partial checks alone', () => {
+    expect(withoutLiveCheck([])).toEqual([{ claims: observability.slice(1), reason: policy.withoutLiveCheck.reason }])
+    expect(withoutLiveCheck([{ claims: ['OB-2', 'OB-3'], reason: 'the profile is off' }])).toEqual([
+      { claims: ['OB-1', 'OB-4'], reason: policy.withoutLiveCheck.reason },
+    ])
+    expect(withoutLiveCheck([{ claims: observability, reason: 'the profile is off' }])).toEqual([])
   })
 })

@@ -162,7 +162,12 @@ export async function preflight(config: Config, composeEnv: Record<string, strin
     profiles: profiles.join(','),
     model,
     staticModel: everything,
-    unverifiable: [...unverifiable, ...unverifiableWithout(offers, config.offersFile), ...unverifiableByShape(model)],
+    unverifiable: [
+      ...unverifiable,
+      ...unverifiableWithout(offers, config.offersFile),
+      ...unverifiableByShape(model),
+      ...withoutLiveCheck(unverifiable),
+    ],
     offers,
   }
 }
@@ -205,6 +210,13 @@ function unverifiableByShape(model: ComposeModel): Unverifiable[] {
           },
         ]),
   ]
+}
+
+/** The claims no live check answers yet, where nothing else has made them not verifiable already. */
+export function withoutLiveCheck(already: readonly Unverifiable[]): Unverifiable[] {
+  const listed = new Set(already.flatMap(({ claims }) => claims))
+  const claims = policy.withoutLiveCheck.claims.filter((claim) => !listed.has(claim))
+  return claims.length === 0 ? [] : [{ claims, reason: policy.withoutLiveCheck.reason }]
 }
 
 /**

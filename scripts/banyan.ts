@@ -336,7 +336,11 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
       waivers,
       secrets,
     })
-    return { code: 1, outcomes: configuration, waived: waivedCount(configuration, waivers) }
+    return {
+      code: 1,
+      outcomes: [...configuration, ...guide],
+      waived: waivedCount([...configuration, ...guide], waivers),
+    }
   }
   await sweepLeftovers()
 
@@ -377,7 +381,9 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
       : [{ name: '[LC-1] the stack comes up', status: 'failed', message: startup.failure }]
   const checks = readOutcomes(results)
   // A filter that matched no check verified nothing: a typo must not read as a green run.
-  const matchedNothing = vitestArgs.length > 0 && checks.length === 0 && guide.length === 0 && tested !== 130
+  // The guide's own outcomes count only when the claims were named: a misspelt suite matches no check whatever they say.
+  const matchedNothing =
+    vitestArgs.length > 0 && checks.length === 0 && !(only.length > 0 && guide.length > 0) && tested !== 130
   if (matchedNothing) say(`'${givenArgs.join(' ')}' matched no check: nothing was verified`)
   const teardownFile = join(run.runDir, 'teardown-error.txt')
   const teardown: TestOutcome[] = existsSync(teardownFile)
