@@ -127,17 +127,26 @@ export function guideRuleTest(rulesFile: string, names: Alerts, dir: string): st
   return join(dir, 'alerts.test.yml')
 }
 
+/** A JSON answer of Prometheus's or Alertmanager's HTTP API, or an error naming what answered. */
+async function getJson<T>(address: string, path: string): Promise<T> {
+  const response = await request(`http://${address}${path}`, { headersTimeout: 5_000, bodyTimeout: 5_000 })
+  if (response.statusCode !== 200) {
+    await response.body.dump()
+    throw new Error(`${address} answered ${response.statusCode} to GET ${path}`)
+  }
+  return (await response.body.json()) as T
+}
+
+const prometheusApi = async <T>(address: string, path: string): Promise<T> =>
+  (await getJson<{ data: T }>(address, path)).data
+
 export interface HeldAlert {
   readonly labels: Record<string, string>
   readonly status: { readonly state: string }
 }
 
 /** The alerts Alertmanager holds now (API v2), active or not. */
-export async function heldAlerts(address: string): Promise<HeldAlert[]> {
-  const response = await request(`http://${address}/api/v2/alerts`, { headersTimeout: 5_000, bodyTimeout: 5_000 })
-  if (response.statusCode !== 200) throw new Error(`Alertmanager at ${address} answered ${response.statusCode}`)
-  return (await response.body.json()) as HeldAlert[]
-}
+export const heldAlerts = (address: string): Promise<HeldAlert[]> => getJson(address, '/api/v2/alerts')
 
 /** Whether the named alert is active in Alertmanager (received from Prometheus as firing, not silenced). */
 export async function firing(address: string, alertname: string): Promise<boolean> {
@@ -159,23 +168,42 @@ export interface LoadedRule {
   readonly health: string
   /** inactive, pending or firing. */
   readonly state: string
+  /** How often Prometheus evaluates the rule's group, in milliseconds. */
+  readonly intervalMs: number
+  /** When it last evaluated the group, in milliseconds since the epoch (Prometheus's clock). */
+  readonly lastEvaluationMs: number
 }
 
-async function prometheusApi<T>(address: string, path: string): Promise<T> {
-  const response = await request(`http://${address}${path}`, { headersTimeout: 5_000, bodyTimeout: 5_000 })
-  if (response.statusCode !== 200)
-    throw new Error(`Prometheus at ${address} answered ${response.statusCode} to ${path}`)
-  return ((await response.body.json()) as { data: T }).data
-}
-
-/** The alerting rules Prometheus has loaded, with the file each came from and its state now. */
+/** The alerting rules Prometheus has loaded, with the file each came from, its state now and its group's evaluations. */
 export async function loadedRules(address: string): Promise<LoadedRule[]> {
   const { groups } = await prometheusApi<{
-    groups: { file: string; rules: { name: string; duration: number; health: string; state: string }[] }[]
+    groups: {
+      file: string
+      interval: number
+      lastEvaluation: string
+      rules: { name: string; duration: number; health: string; state: string }[]
+    }[]
   }>(address, '/api/v1/rules?type=alert')
-  return groups.flatMap(({ file, rules }) =>
-    rules.map(({ name, duration, health, state }) => ({ name, file, duration, health, state })),
+  return groups.flatMap(({ file, interval, lastEvaluation, rules }) =>
+    rules.map(({ name, duration, health, state }) => ({
+      name,
+      file,
+      duration,
+      health,
+      state,
+      intervalMs: interval * 1000,
+      lastEvaluationMs: Date.parse(lastEvaluation),
+    })),
   )
+}
+
+/** When Prometheus last scraped each of its targets, in milliseconds since the epoch (a target never scraped reads as long ago). */
+export async function lastScrapes(address: string): Promise<number[]> {
+  const { activeTargets } = await prometheusApi<{ activeTargets: { lastScrape: string }[] }>(
+    address,
+    '/api/v1/targets?state=active',
+  )
+  return activeTargets.map(({ lastScrape }) => Date.parse(lastScrape))
 }
 
 /** The Alertmanagers Prometheus sends its alerts to, by URL. */

@@ -4,14 +4,14 @@
 import { PostgreSqlContainer } from '@testcontainers/postgresql'
 import { RabbitMQContainer } from '@testcontainers/rabbitmq'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { docker } from '../helpers/docker.ts'
 import { testLabels } from '../helpers/labels.ts'
+import { scratchDir } from '../helpers/scratch.ts'
 import { amqpConnection, pgClient, redisReplies } from '../helpers/probes.ts'
 import { imageVariables, resolveImageMode } from './kit.ts'
 
@@ -122,7 +122,7 @@ describe(`image kit contracts (${mode} images)`, () => {
   })
 
   it('nginx: serves a configuration mounted at /etc/nginx/nginx.conf, in the foreground', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'banyan-nginx-'))
+    const dir = scratchDir('nginx')
     writeFileSync(
       join(dir, 'nginx.conf'),
       'events {}\nhttp { server { listen 80; location / { return 200 "mounted config\\n"; } } }\n',

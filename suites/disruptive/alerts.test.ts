@@ -19,8 +19,11 @@ import {
   firing,
   guideRuleTest,
   held,
+  lastScrapes,
   loadedRules,
   RUN_FOR,
+  RUN_RANGE,
+  type LoadedRule,
 } from '../../helpers/alerting.ts'
 import { docker, runHelper } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
@@ -47,10 +50,6 @@ import { clients } from '../../helpers/traffic.ts'
 /** The guide's queue depth threshold, and the messages put in a queue to pass it. */
 const QUEUE_THRESHOLD = 1000
 const QUEUED = QUEUE_THRESHOLD + 100
-/** Time for an alert to fire once its condition holds: scrapes, evaluations and the run's `for`, on a busy machine. */
-const FIRE_MS = 150_000
-/** Time to clear: the same, plus the error rate's one-minute window emptying. */
-const CLEAR_MS = 210_000
 /** The store whose freezing makes the guide's GET /health fail: the cache, which nothing else waits on. */
 const FROZEN = 'redis'
 
@@ -65,45 +64,134 @@ const backendAddress = async ({ service, port }: { service: string; port: number
 const alertmanager = () => backendAddress(alerting().alertmanager)
 const prometheus = () => backendAddress(alerting().prometheus)
 
-/** The rule's state in Prometheus (inactive, pending, firing), and whether Alertmanager holds it. */
-async function whereIs(alertname: string): Promise<{ state: string; held: boolean; active: boolean }> {
+/**
+ * How long Prometheus may go without scraping or evaluating before a check gives up on it: a bound
+ * on Prometheus staying alive, not on the stack's timing, which is read from Prometheus's own
+ * scrape and evaluation timestamps (below).
+ */
+const STALLED_MS = 120_000
+
+/** Polls `step` until it returns a value; fails with `why()` once STALLED_MS have passed. */
+async function progress<T>(step: () => Promise<T | undefined>, why: () => string): Promise<T> {
+  return vi
+    .waitFor(
+      async () => {
+        const value = await step()
+        if (value === undefined) throw new Error('not yet')
+        return value
+      },
+      { timeout: STALLED_MS, interval: 1_000 },
+    )
+    .catch((error: unknown) => {
+      throw new Error(why(), { cause: error })
+    })
+}
+
+async function ruleOf(alertname: string): Promise<LoadedRule> {
   const rule = (await loadedRules(await prometheus())).find(({ name }) => name === alertname)
-  const address = await alertmanager()
-  return {
-    state: rule?.state ?? 'not loaded',
-    held: await held(address, alertname),
-    active: await firing(address, alertname),
-  }
+  if (rule === undefined) throw new Error(`the run's Prometheus has no rule ${alertname} loaded`)
+  return rule
 }
 
 /**
- * Polls until the alert fires (active in Alertmanager) or is quiet (inactive in Prometheus and
- * held by Alertmanager in no state: a silenced alert is not a cleared one). Returns the
- * milliseconds it took; fails naming where the alert was when time ran out.
+ * Whether an alert shows a change made at `since()` (read again on each poll, for a change that
+ * goes on happening), judged by Prometheus's own progress, not by a clock of ours: it answers
+ * early once the rule is in the `wanted` state; otherwise once every target has been scraped
+ * after the change and the rule's group evaluated past that scrape for the run's longest window
+ * (RUN_RANGE), `extraMs` and two evaluations more, so that no rule that would reach it can still
+ * be on its way. A busy machine makes this wait longer, never the verdict different. Returns the
+ * rule's state then; `meanwhile` runs on each poll (what keeps a condition true).
  */
-async function until(
+async function stateAfter(
   alertname: string,
-  wanted: 'firing' | 'quiet',
-  timeout: number,
+  wanted: 'firing' | 'inactive',
+  since: () => number,
+  extraMs: number,
   why: () => string,
+  meanwhile: () => Promise<unknown> = async () => undefined,
+): Promise<string> {
+  const address = await prometheus()
+  let rule = await ruleOf(alertname)
+  let scrapedBy = Infinity
+  return progress(
+    async () => {
+      await meanwhile()
+      rule = await ruleOf(alertname)
+      if (rule.state === wanted) return rule.state
+      // The first round of scrapes after the change, kept: a later one would put the due time
+      // off for ever. Taken again if the change went on (since() moved past it).
+      if (scrapedBy === Infinity || scrapedBy < since()) {
+        const scrapes = await lastScrapes(address)
+        scrapedBy = scrapes.length > 0 && scrapes.every((at) => at >= since()) ? Math.max(...scrapes) : Infinity
+      }
+      const due = scrapedBy + durationMs(RUN_RANGE) + extraMs + 2 * rule.intervalMs
+      return rule.lastEvaluationMs >= due ? rule.state : undefined
+    },
+    () =>
+      `${alertname} had no verdict ${why()} within ${STALLED_MS / 1000} s: Prometheus ${scrapedBy === Infinity ? 'did not scrape all its targets after the change' : 'did not evaluate it long enough after'} (its state: ${rule.state}, last evaluated ${new Date(rule.lastEvaluationMs).toISOString()})`,
+  )
+}
+
+/**
+ * Whether Alertmanager shows the alert as Prometheus does: active once it fires, held in no state
+ * once it clears (a silenced alert is not a cleared one). Prometheus sends on the evaluation that
+ * changed it, so Alertmanager has it by the second evaluation after; read on Prometheus's clock.
+ */
+async function alertmanagerAgrees(alertname: string, wanted: 'firing' | 'inactive'): Promise<boolean> {
+  const address = await alertmanager()
+  const { lastEvaluationMs, intervalMs } = await ruleOf(alertname)
+  const shows = async () => (wanted === 'firing' ? firing(address, alertname) : !(await held(address, alertname)))
+  return progress(
+    async () => {
+      if (await shows()) return true
+      return (await ruleOf(alertname)).lastEvaluationMs >= lastEvaluationMs + 2 * intervalMs ? shows() : undefined
+    },
+    () => `Prometheus did not evaluate ${alertname} within ${STALLED_MS / 1000} s`,
+  )
+}
+
+/** Where the alert is in Alertmanager, for a failure's message. */
+async function inAlertmanager(alertname: string): Promise<string> {
+  const address = await alertmanager()
+  if (await firing(address, alertname)) return 'active'
+  return (await held(address, alertname)) ? 'held, not active' : 'none'
+}
+
+/**
+ * The alert fires, in Prometheus and then in Alertmanager, once its condition has held since
+ * `since` for the run's `for`. Fails saying where it stayed and for how long Prometheus judged it.
+ * Returns the milliseconds from `since` to Alertmanager holding it active.
+ */
+async function fires(
+  alertname: string,
+  since: number,
+  why: () => string,
+  meanwhile?: () => Promise<unknown>,
 ): Promise<number> {
-  const started = Date.now()
-  let last = { state: 'unknown', held: false, active: false }
-  await vi
-    .waitFor(
-      async () => {
-        last = await whereIs(alertname)
-        const there = wanted === 'firing' ? last.active : last.state === 'inactive' && !last.held
-        if (!there) throw new Error('not yet')
-      },
-      { timeout, interval: 1_000 },
+  const state = await stateAfter(alertname, 'firing', () => since, durationMs(RUN_FOR), why, meanwhile)
+  if (state !== 'firing')
+    throw new Error(
+      `${alertname} never fired ${why()}: Prometheus judged it ${state} after ${Math.round((Date.now() - since) / 1000)} s, past its ${RUN_FOR} \`for\` (Alertmanager: ${await inAlertmanager(alertname)})`,
     )
-    .catch(() => {
-      const where = `Prometheus: ${last.state}, Alertmanager: ${last.active ? 'active' : last.held ? 'held, not active' : 'none'}`
-      throw new Error(
-        `${alertname} ${wanted === 'firing' ? 'never fired' : 'did not clear'} within ${timeout / 1000} s ${why()} (${where})`,
-      )
-    })
+  if (!(await alertmanagerAgrees(alertname, 'firing')))
+    throw new Error(
+      `${alertname} fired in Prometheus ${why()} but Alertmanager does not hold it active (${await inAlertmanager(alertname)})`,
+    )
+  return Date.now() - since
+}
+
+/** The alert is quiet (inactive in Prometheus, held by Alertmanager in no state) once its condition has been false since `since()`. */
+async function clears(alertname: string, since: () => number, why: () => string): Promise<number> {
+  const started = since()
+  const state = await stateAfter(alertname, 'inactive', since, 0, why)
+  if (state !== 'inactive')
+    throw new Error(
+      `${alertname} did not clear ${why()}: Prometheus judged it ${state} after ${Math.round((Date.now() - started) / 1000)} s (Alertmanager: ${await inAlertmanager(alertname)})`,
+    )
+  if (!(await alertmanagerAgrees(alertname, 'inactive')))
+    throw new Error(
+      `${alertname} cleared in Prometheus ${why()} but Alertmanager still holds it (${await inAlertmanager(alertname)})`,
+    )
   return Date.now() - started
 }
 
@@ -181,12 +269,26 @@ describe.runIf(verifiable('OB-5'))("the guide's alerts", { timeout: 900_000 }, (
   }) => {
     failIfDown()
     const name = alerting().alerts.errorRate
-    await until(name, 'quiet', CLEAR_MS, () => 'before any request was made to fail')
+    const before = Date.now()
+    await clears(
+      name,
+      () => before,
+      () => 'before any request was made to fail',
+    )
     const frozen = await runningContainerOf(FROZEN)
     afterwards(() => thaw(frozen), wholeAgain)
     const health = `http://${await publishedAddress('nginx', 80)}/health`
     const statuses = new Map<number, number>()
-    const count = (status: number) => statuses.set(status, (statuses.get(status) ?? 0) + 1)
+    // When the first and the latest failure came back: the condition holds from the one, and the
+    // error rate's window starts emptying only after the other.
+    let firstFailureAt = Infinity
+    let lastFailureAt = -Infinity
+    const count = (status: number) => {
+      statuses.set(status, (statuses.get(status) ?? 0) + 1)
+      if (status !== 0 && status < 500) return
+      firstFailureAt = Math.min(firstFailureAt, Date.now())
+      lastFailureAt = Date.now()
+    }
     // A few clients through nginx for as long as the test runs: failing while the store is frozen,
     // succeeding after, so the rate's window fills with errors and then empties of them.
     const traffic = clients(4, async () => {
@@ -202,11 +304,20 @@ describe.runIf(verifiable('OB-5'))("the guide's alerts", { timeout: 900_000 }, (
     afterwards(() => traffic.stop())
     const answers = () => `answers through nginx: ${JSON.stringify(Object.fromEntries(statuses))}`
     await freeze(frozen)
-    const fired = await until(name, 'firing', FIRE_MS, () => `while ${FROZEN} was frozen (${answers()})`)
+    const failing = await progress(
+      async () => (firstFailureAt === Infinity ? undefined : firstFailureAt),
+      () => `no request through nginx failed within ${STALLED_MS / 1000} s of ${FROZEN} being frozen (${answers()})`,
+    )
+    const fired = await fires(name, failing, () => `while ${FROZEN} was frozen (${answers()})`)
     expect(await othersQuiet(name), `fired together with ${name}`).toEqual([])
     await thaw(frozen)
+    const thawedAt = Date.now()
     const okBefore = statuses.get(200) ?? 0
-    const cleared = await until(name, 'quiet', CLEAR_MS, () => `after ${FROZEN} was thawed (${answers()})`)
+    const cleared = await clears(
+      name,
+      () => Math.max(thawedAt, lastFailureAt),
+      () => `after ${FROZEN} was thawed (${answers()})`,
+    )
     // Cleared because requests succeed again, not because they stopped (no requests, no rate).
     expect((statuses.get(200) ?? 0) - okBefore, `requests answered 200 while ${name} cleared`).toBeGreaterThan(0)
     recordFigures('OB-5', { errorRateFiredMs: fired, errorRateClearedMs: cleared })
@@ -217,7 +328,12 @@ describe.runIf(verifiable('OB-5'))("the guide's alerts", { timeout: 900_000 }, (
   }) => {
     failIfDown()
     const name = alerting().alerts.databaseConnections
-    await until(name, 'quiet', CLEAR_MS, () => 'before any connection was opened for it')
+    const before = Date.now()
+    await clears(
+      name,
+      () => before,
+      () => 'before any connection was opened for it',
+    )
     const held: Awaited<ReturnType<typeof pgClient>>[] = []
     const closeAll = () => Promise.all(held.splice(0).map((client) => client.end().catch(() => undefined)))
     afterwards(closeAll)
@@ -230,26 +346,16 @@ describe.runIf(verifiable('OB-5'))("the guide's alerts", { timeout: 900_000 }, (
       const { used } = await connectionsNow()
       for (let i = used; i < target; i++) held.push(await pgClient(connection))
     }
-    const started = Date.now()
-    const address = await alertmanager()
-    await vi
-      .waitFor(
-        async () => {
-          await topUp()
-          if (!(await firing(address, name))) throw new Error('not yet')
-        },
-        { timeout: FIRE_MS, interval: 1_000 },
-      )
-      .catch(async () => {
-        const where = await whereIs(name)
-        throw new Error(
-          `${name} never fired within ${FIRE_MS / 1000} s with ${target} of ${max} connections in use (Prometheus: ${where.state}, Alertmanager: ${where.active ? 'active' : 'none'})`,
-        )
-      })
-    const fired = Date.now() - started
+    await topUp()
+    const fired = await fires(name, Date.now(), () => `with ${target} of ${max} connections in use`, topUp)
     expect(await othersQuiet(name), `fired together with ${name}`).toEqual([])
     await closeAll()
-    const cleared = await until(name, 'quiet', CLEAR_MS, () => 'after the connections opened for it closed')
+    const closedAt = Date.now()
+    const cleared = await clears(
+      name,
+      () => closedAt,
+      () => 'after the connections opened for it closed',
+    )
     recordFigures('OB-5', {
       connectionsFiredMs: fired,
       connectionsClearedMs: cleared,
@@ -263,7 +369,12 @@ describe.runIf(verifiable('OB-5'))("the guide's alerts", { timeout: 900_000 }, (
   }) => {
     failIfDown()
     const name = alerting().alerts.queueDepth
-    await until(name, 'quiet', CLEAR_MS, () => 'before any queue was filled')
+    const before = Date.now()
+    await clears(
+      name,
+      () => before,
+      () => 'before any queue was filled',
+    )
     const queue = `banyan-verify-ob5-${runFromEnv().runId}`
     // Over a connection of its own: the test's is closed by the time this runs.
     afterwards(async () => {
@@ -276,30 +387,34 @@ describe.runIf(verifiable('OB-5'))("the guide's alerts", { timeout: 900_000 }, (
     await channel.assertQueue(queue, { durable: false, arguments: { 'x-expires': 600_000 } })
     for (let i = 0; i < QUEUED; i++) channel.sendToQueue(queue, Buffer.from(String(i)))
     await channel.waitForConfirms()
-    const fired = await until(
-      name,
-      'firing',
-      FIRE_MS,
-      () => `after ${QUEUED} messages sat in ${queue} with no consumer`,
-    )
+    const fired = await fires(name, Date.now(), () => `after ${QUEUED} messages sat in ${queue} with no consumer`)
     expect(await othersQuiet(name), `fired together with ${name}`).toEqual([])
     await channel.purgeQueue(queue)
-    const cleared = await until(name, 'quiet', CLEAR_MS, () => `after ${queue} was emptied`)
+    const purgedAt = Date.now()
+    const cleared = await clears(
+      name,
+      () => purgedAt,
+      () => `after ${queue} was emptied`,
+    )
     recordFigures('OB-5', { queueFiredMs: fired, queueClearedMs: cleared })
   })
 
   it("[OB-5] the guide's database alert as it writes it (`postgres.connections.active < postgres.connections.max * 0.9`, Monitoring > Alerting) stays quiet on an idle database", async () => {
     failIfDown()
     // Loaded by the run beside the stack's own rules, with the same shortened `for`: on an idle
-    // database its condition holds from the first evaluation, so it fires within that, or not at all.
-    const fired = await until(AS_WRITTEN, 'firing', FIRE_MS / 2, () => '').then(
-      () => true,
-      () => false,
+    // database its condition holds from the first evaluation, so it fires by then, or never.
+    const now = Date.now()
+    const state = await stateAfter(
+      AS_WRITTEN,
+      'firing',
+      () => now,
+      durationMs(RUN_FOR),
+      () => 'on the idle database',
     )
     const { used, max } = await connectionsNow()
     expect(
-      fired,
-      `the guide's database alert as written fired with ${used} of ${max} connections in use (for ${RUN_FOR} in this run): it pages when the database is idle, and stays quiet at its limit`,
-    ).toBe(false)
+      state,
+      `the guide's database alert as written is ${state} with ${used} of ${max} connections in use (for ${RUN_FOR} in this run): it pages when the database is idle, and stays quiet at its limit`,
+    ).toBe('inactive')
   })
 })

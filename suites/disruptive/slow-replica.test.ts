@@ -83,11 +83,15 @@ describe('a slow replica under least_conn', () => {
     // more means nginx gave up on a replica and tried another (a read timeout shorter than the
     // delay takes the slow one out of rotation, under round robin too).
     expect(received, 'requests the replicas received, of those sent').toBe(REQUESTS)
-    // The others share what the slow one does not get: least_conn still spreads (ip_hash sends
-    // one client's every request to one replica, which leaves the slow one none as well).
+    // The others share what the slow one does not get: least_conn still spreads. ip_hash sends
+    // one client's every request to one replica (here every request comes from one address), so
+    // it leaves the slow one none and one fast one none as well: that is what this rules out.
+    // How evenly the fast ones share is not the promise, and it is not deterministic: on a busy
+    // machine one fast replica that loses the CPU for a while has more open connections, and
+    // least_conn rightly gives it fewer (a run beside another stack measured 184 and 42).
     expect(
-      replicas.filter((id) => id !== slow && (counts[id] ?? 0) < received / 4),
-      `fast replicas that received under a quarter of the requests: ${JSON.stringify(Object.values(counts))}`,
+      replicas.filter((id) => id !== slow && (counts[id] ?? 0) === 0),
+      `fast replicas that received no request: ${JSON.stringify(Object.values(counts))}`,
     ).toEqual([])
     expect(
       slowShare,

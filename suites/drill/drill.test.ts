@@ -8,7 +8,6 @@
 // dump and the other volumes from their tars: a tar of a running PostgreSQL's volume is not a
 // backup (the BR-3 control shows it), and restoring both into one database would collide.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { request } from 'undici'
@@ -83,7 +82,9 @@ describe('disaster recovery', () => {
       const wallStarted = performance.now()
       const startedAt = new Date().toISOString()
       const steps: DrillStep[] = []
-      const dir = mkdtempSync(join(tmpdir(), 'banyan-drill-'))
+      // In the run's own folder: a failed drill keeps its backups there as evidence (the report
+      // names them), and goes with the run's reports, not left in the machine's temporary folder.
+      const dir = mkdtempSync(join(run.runDir, 'drill-files-'))
       // Beside the summary, not inside the run's folder: the history outlives every run.
       const reports = join(dirname(dirname(run.runDir)), 'drill')
       // What the report says whatever happens; each step fills in what it measured.
