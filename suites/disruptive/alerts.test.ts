@@ -87,8 +87,9 @@ async function progress<T>(step: () => Promise<T | undefined>, why: () => string
     })
 }
 
-async function ruleOf(alertname: string): Promise<LoadedRule> {
-  const rule = (await loadedRules(await prometheus())).find(({ name }) => name === alertname)
+/** The alert's rule as the Prometheus at `address` has it now (the address looked up once, not on every poll). */
+async function ruleOf(alertname: string, address: string): Promise<LoadedRule> {
+  const rule = (await loadedRules(address)).find(({ name }) => name === alertname)
   if (rule === undefined) throw new Error(`the run's Prometheus has no rule ${alertname} loaded`)
   return rule
 }
@@ -111,12 +112,12 @@ async function stateAfter(
   meanwhile: () => Promise<unknown> = async () => undefined,
 ): Promise<string> {
   const address = await prometheus()
-  let rule = await ruleOf(alertname)
+  let rule = await ruleOf(alertname, address)
   let scrapedBy = Infinity
   return progress(
     async () => {
       await meanwhile()
-      rule = await ruleOf(alertname)
+      rule = await ruleOf(alertname, address)
       if (rule.state === wanted) return rule.state
       // The first round of scrapes after the change, kept: a later one would put the due time
       // off for ever. Taken again if the change went on (since() moved past it).
@@ -139,12 +140,15 @@ async function stateAfter(
  */
 async function alertmanagerAgrees(alertname: string, wanted: 'firing' | 'inactive'): Promise<boolean> {
   const address = await alertmanager()
-  const { lastEvaluationMs, intervalMs } = await ruleOf(alertname)
+  const evaluator = await prometheus()
+  const { lastEvaluationMs, intervalMs } = await ruleOf(alertname, evaluator)
   const shows = async () => (wanted === 'firing' ? firing(address, alertname) : !(await held(address, alertname)))
   return progress(
     async () => {
       if (await shows()) return true
-      return (await ruleOf(alertname)).lastEvaluationMs >= lastEvaluationMs + 2 * intervalMs ? shows() : undefined
+      return (await ruleOf(alertname, evaluator)).lastEvaluationMs >= lastEvaluationMs + 2 * intervalMs
+        ? shows()
+        : undefined
     },
     () => `Prometheus did not evaluate ${alertname} within ${STALLED_MS / 1000} s`,
   )
