@@ -70,6 +70,14 @@ describe('waivers', () => {
     ])
   })
 
+  it('show, beside a waiver, why the claim’s skipped tests did not run', () => {
+    const host = { name: '[NI-3] reaches no listener on this machine', status: 'failed' as const }
+    const skipped = { name: '[NI-3] over IPv6', status: 'skipped' as const, message: 'the engine has no IPv6' }
+    expect(claimTable(summariseClaims([host, skipped], waivers, ['NI-3']))).toEqual([
+      'NI-3  refuted, waived: the engine lets internal networks reach the host; not checked here: the engine has no IPv6',
+    ])
+  })
+
   it('let the gate pass on waived failures only; a failure that names no claim always fails it', () => {
     const host = { name: '[NI-3] reaches no listener on this machine', status: 'failed' as const }
     expect(gatePasses([host], waivers)).toBe(true)

@@ -196,6 +196,14 @@ function checkedInstead(tests: readonly TestOutcome[]): string {
   return passed.length === 0 ? '' : `; checked instead, and passed: ${passed.join('; ')}`
 }
 
+/** Why a waived claim's skipped tests did not run: a waiver must not hide what was not checked. */
+function notCheckedToo(tests: readonly TestOutcome[]): string {
+  const reasons = [
+    ...new Set(tests.filter((test) => test.status === 'skipped' && test.message).map((test) => test.message)),
+  ]
+  return reasons.length === 0 ? '' : `; not checked here: ${reasons.join('; ')}`
+}
+
 /**
  * The closing table: one line a claim, in the guide's order, with why where it is not verified. A
  * waived claim reads "refuted, waived: <reason>", so nobody takes it for verified.
@@ -210,7 +218,7 @@ export function claimTable(claims: readonly ClaimResult[]): string[] {
       status === 'refuted'
         ? first('failed')
         : status === 'waived'
-          ? `: ${(waivers ?? []).join('; ')}`
+          ? `: ${(waivers ?? []).join('; ')}${notCheckedToo(tests)}`
           : status === 'not verifiable here'
             ? `${first('skipped')}${checkedInstead(tests)}`
             : ''

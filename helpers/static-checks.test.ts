@@ -235,6 +235,13 @@ describe('static checks', () => {
       /^\[LB-4\] nginx\.conf:\d+ proxy_set_header X-Real-IP: expected \$remote_addr, found none$/,
     ],
     [
+      '[OB-2] no Grafana at all',
+      (i) => {
+        delete i.model.services.grafana
+      },
+      /^\[OB-2\] .* services\.grafana\.image: expected a grafana service \(the guide’s Grafana, on 5005\), found none$/,
+    ],
+    [
       '[OB-2] Grafana without its provisioning',
       (i) => {
         const grafana = service(i, 'grafana')

@@ -242,12 +242,14 @@ export function checkPersistence(input: StaticInput): Finding[] {
 
 /** Where a container path of a service lies on this machine, through its bind mounts; null when none holds it. */
 function hostPath(service: ComposeService, path: string): string | null {
-  for (const mount of service.volumes ?? []) {
-    if (mount.type !== 'bind' || mount.source === undefined) continue
-    if (path === mount.target || path.startsWith(`${mount.target}/`))
-      return mount.source + path.slice(mount.target.length)
-  }
-  return null
+  // The deepest mount that holds the path, as in the container: a folder mounted inside another
+  // mounted folder hides what the outer one has there.
+  const holding = (service.volumes ?? [])
+    .filter((mount) => mount.type === 'bind' && mount.source !== undefined)
+    .filter((mount) => path === mount.target || path.startsWith(`${mount.target.replace(/\/$/, '')}/`))
+    .sort((a, b) => b.target.length - a.target.length)
+  const [mount] = holding
+  return mount?.source === undefined ? null : mount.source + path.slice(mount.target.replace(/\/$/, '').length)
 }
 
 const yamlFiles = (dir: string): string[] =>
@@ -266,8 +268,9 @@ const yamlFiles = (dir: string): string[] =>
 export function checkGrafana(input: StaticInput): Finding[] {
   const { service: name, provisioning, dashboards: wanted } = input.policy.grafana
   const service = input.model.services[name]
-  if (service === undefined) return []
   const problem = (key: string, expected: string, found: string) => finding(input, 'OB-2', name, key, expected, found)
+  // Every profile's services are in the model: a stack with none is one that has no Grafana at all.
+  if (service === undefined) return [problem('image', 'a grafana service (the guide’s Grafana, on 5005)', 'none')]
   const root = hostPath(service, provisioning)
   if (root === null || !existsSync(root))
     return [problem('volumes', `a provisioning folder mounted at ${provisioning}`, 'none')]

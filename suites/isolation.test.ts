@@ -47,15 +47,55 @@ async function backendTargets(): Promise<{ name: string; addresses: string[]; po
   )
 }
 
-/** Which backend services a container can open, by any of their names: { 'postgres:5432': 'closed', ... }. */
-async function reachability(from: StartedTestContainer | string): Promise<Record<string, string>> {
-  const targets = await backendTargets()
-  const open = await Promise.all(
-    targets.map(async ({ addresses, port }) =>
-      (await Promise.all(addresses.map((address) => canConnect(from, address, port)))).some(Boolean),
-    ),
+/**
+ * How many times more an address that opened where it must not is probed before it counts as a
+ * way through. Docker puts its isolation rules back in place at each network's creation by
+ * deleting its FORWARD chain's jump to them and inserting it again, two iptables calls apart
+ * (libnetwork's EnsureJumpRule): a connection made in between goes where the FORWARD chain's other
+ * rules let it, whatever the compose file says. Another project creating its networks on the same
+ * engine (the minimal stack's run beside the reference's, three controls at once) opens that
+ * window; a hole in the deployment's own networks stays open, and answers every time.
+ */
+const CONFIRMATIONS = 3
+
+/**
+ * Whether `from` has a way through to address:port that must be closed: it opens, and opens again
+ * each of CONFIRMATIONS times more. One that opened and then did not is said on the console (the
+ * test's output), as the engine's passing window and not the deployment's.
+ */
+async function wayThrough(from: StartedTestContainer | string, address: string, port: number): Promise<boolean> {
+  if (!(await canConnect(from, address, port))) return false
+  const again: boolean[] = []
+  for (let i = 0; i < CONFIRMATIONS; i++) again.push(await canConnect(from, address, port))
+  if (again.every(Boolean)) return true
+  console.warn(
+    `${address}:${port} opened once, then ${again.filter(Boolean).length} of ${CONFIRMATIONS} times more: taken for the engine's window while it re-inserts its isolation rules, not a way through`,
   )
-  return Object.fromEntries(targets.map(({ name }, index) => [name, open[index] ? 'open' : 'closed']))
+  return false
+}
+
+/**
+ * Which backend services a container can open, by any of their names: { 'postgres:5432': 'closed', ... }.
+ * Where they must be closed, each opening is held to wayThrough; where they must be open (a
+ * control), one answer is enough.
+ */
+async function reachability(from: StartedTestContainer | string, mustBeClosed = true): Promise<Record<string, string>> {
+  const targets = await backendTargets()
+  const opens = (address: string, port: number): Promise<boolean> =>
+    mustBeClosed ? wayThrough(from, address, port) : canConnect(from, address, port)
+  const open = await Promise.all(
+    targets.map(async ({ addresses, port }) => {
+      const answered = await Promise.all(addresses.map((address) => opens(address, port)))
+      return addresses.filter((_, index) => answered[index])
+    }),
+  )
+  // Which of its names and addresses answered, where one did: the evidence of a way through.
+  return Object.fromEntries(
+    targets.map(({ name }, index) => {
+      const through = open[index] ?? []
+      return [name, through.length === 0 ? 'closed' : `open at ${through.join(', ')}`]
+    }),
+  )
 }
 
 const allClosed = async (): Promise<Record<string, string>> =>
@@ -136,9 +176,9 @@ describe('network isolation', () => {
     // The control first: from backend, each target answers where it is probed. A service that
     // listens elsewhere would read "closed" from frontend and prove nothing.
     await using inside = await probeOn('backend')
-    const fromInside = await reachability(inside)
+    const fromInside = await reachability(inside, false)
     expect(
-      Object.keys(fromInside).filter((target) => fromInside[target] !== 'open'),
+      Object.keys(fromInside).filter((target) => fromInside[target] === 'closed'),
       'backend services a backend container cannot reach where they are probed',
     ).toEqual([])
     await using probe = await probeOn('frontend')
@@ -157,7 +197,7 @@ describe('network isolation', () => {
     await using outsider = await probeOn('backend')
     expect({
       fromFrontend: await canConnect(neighbour, address, 8080),
-      fromBackend: await canConnect(outsider, address, 8080),
+      fromBackend: await wayThrough(outsider, address, 8080),
     }).toEqual({
       fromFrontend: true,
       fromBackend: false,
@@ -175,7 +215,7 @@ describe('network isolation', () => {
       `a frontend container could not reach the listener off the docker networks at ${outside.address}: the check proves nothing`,
     ).toBe(true)
     expect(
-      await canConnect(outsider, outside.address, 8080),
+      await wayThrough(outsider, outside.address, 8080),
       `a backend-only container was routed off the docker networks to ${outside.address}`,
     ).toBe(false)
   })

@@ -12,6 +12,7 @@ import { call, create as createThrough, type Answer } from '../helpers/api.ts'
 import { at, type Route } from '../helpers/offers.ts'
 import {
   addressOf,
+  apiAuthorization,
   containerOf,
   credential,
   failIfDown,
@@ -36,13 +37,8 @@ describe('a user through the whole stack', () => {
   })
   beforeEach(failIfDown)
 
-  /**
-   * A valid token, made for each request: one made once for the suite grows old while it runs,
-   * and a gateway that keeps tokens a shorter time than JWT_EXPIRATION (CF-5's to judge) would
-   * then refuse the other checks' requests too, on a slow machine.
-   */
-  const token = async (): Promise<string | undefined> =>
-    tokens === undefined ? undefined : bearer(credential('JWT_SECRET'))
+  /** A valid token, made for each request (apiAuthorization). */
+  const token = apiAuthorization
 
   /** One of the API's routes, through nginx; a fresh valid token unless told, none when `authorization` is null. */
   const send = async (route: Route, authorization?: string | null, id = ''): Promise<Answer> => {

@@ -21,23 +21,22 @@ import {
 import { recordFigures } from '../../helpers/figures.ts'
 import { at } from '../../helpers/offers.ts'
 import {
+  apiAuthorization,
   compose,
-  credential,
   crash,
-  freeze,
-  thaw,
   failIfDown,
+  freeze,
   offers,
   publishedAddress,
   runningContainerOf,
   scale,
   stack,
   stackDatabase,
+  thaw,
   untilState,
   wholeAgain,
 } from '../../helpers/stack.ts'
 import { it as stackIt, type Step } from '../../helpers/stack-test.ts'
-import { bearer } from '../../helpers/tokens.ts'
 import { clients, evenSpread, type Load } from '../../helpers/traffic.ts'
 
 const SERVICE = 'user-service'
@@ -80,7 +79,7 @@ const gained = (before: Passed, after: Passed): Passed => ({
   acknowledged: after.acknowledged - before.acknowledged,
 })
 
-const { create: route, token: tokens } = offers().api ?? {}
+const { create: route } = offers().api ?? {}
 /** These checks send commands the stack's own way; a stack that describes none has MB-1 and MB-3 "not verifiable here" (preflight). */
 const it = stackIt.runIf(route !== undefined)
 
@@ -94,7 +93,7 @@ describe('the message bus with competing consumers', { timeout: 360_000 }, () =>
   beforeEach(async () => {
     failIfDown()
     // A token for each test, younger than the shortest JWT_EXPIRATION a run draws.
-    if (tokens !== undefined) authorization = await bearer(credential('JWT_SECRET'))
+    authorization = await apiAuthorization()
   })
 
   /** The stack's create requests, `concurrency` at a time: each one's outcome, as it comes. */

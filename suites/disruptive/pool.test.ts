@@ -13,7 +13,7 @@ import { projectResources } from '../../helpers/compose.ts'
 import { docker } from '../../helpers/docker.ts'
 import { recordFigures } from '../../helpers/figures.ts'
 import {
-  credential,
+  apiAuthorization,
   failIfDown,
   offers,
   publishedAddress,
@@ -25,7 +25,6 @@ import {
   wholeAgain,
 } from '../../helpers/stack.ts'
 import { it } from '../../helpers/stack-test.ts'
-import { bearer } from '../../helpers/tokens.ts'
 import { burst, clients } from '../../helpers/traffic.ts'
 
 const GATEWAY = 'api-gateway'
@@ -71,8 +70,9 @@ async function underLoad(replicas: number) {
   let totalPeak = 0
   let samples = 0
   const nginx = `http://${await publishedAddress('nginx', 80)}`
-  const { create, token } = offers().api ?? {}
-  const authorization = token === undefined ? {} : { authorization: await bearer(credential('JWT_SECRET')) }
+  const { create } = offers().api ?? {}
+  const token = await apiAuthorization()
+  const authorization = token === undefined ? {} : { authorization: token }
   const loading = { done: false }
   const load = Promise.all([
     burst(`${nginx}/health`, REQUESTS, CONCURRENCY),

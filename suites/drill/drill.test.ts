@@ -29,21 +29,21 @@ import { recordFigures } from '../../helpers/figures.ts'
 import { elapsedMs } from '../../helpers/units.ts'
 import { runFromEnv } from '../../helpers/run.ts'
 import {
+  apiAuthorization,
   compose,
-  dataVolumeOf,
   credential,
   databaseLogin,
-  publishedAddress,
-  runningContainerOf,
+  dataVolumeOf,
   failIfDown,
   offers,
+  publishedAddress,
+  runningContainerOf,
   stack,
   stackBroker,
   stackDatabase,
   stackDatabaseConnection,
 } from '../../helpers/stack.ts'
 import type { Offers } from '../../helpers/offers.ts'
-import { bearer } from '../../helpers/tokens.ts'
 import {
   acknowledged,
   heldWrites,
@@ -375,7 +375,7 @@ const API_WRITES = 20
 /** The deployment's own data made through its API; every one must be acknowledged as the stack says it creates. */
 async function apiWrites(offered: NonNullable<NonNullable<Offers['api']>['create']>): Promise<void> {
   const nginx = `http://${await publishedAddress('nginx', 80)}`
-  const authorization = offers().api?.token === undefined ? undefined : await bearer(credential('JWT_SECRET'))
+  const authorization = await apiAuthorization()
   for (let index = 0; index < API_WRITES; index++) await createThrough(nginx, offered, authorization)
 }
 
