@@ -32,8 +32,8 @@ import {
 
 /** The guide's JAEGER_ENDPOINT (its .env): Jaeger's OTLP over HTTP receiver. */
 const GUIDE_ENDPOINT = { port: '4318', path: '/v1/traces' }
-/** How long a service may take to send what it traced: the OpenTelemetry SDK batches every 5 s by default. */
-const SENT_WITHIN_MS = 60_000
+/** How long a service may take to send what it traced: six of the OpenTelemetry SDK's default 5 s batches. */
+const SENT_WITHIN_MS = 30_000
 
 interface ServiceModel {
   environment?: Record<string, string | null>
