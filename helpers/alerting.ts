@@ -21,11 +21,19 @@ export const RUN_FOR = '10s'
  */
 export const RUN_RANGE = '20s'
 
-/** An expression with every range longer than RUN_RANGE shortened to it. */
+/**
+ * An expression with every range longer than RUN_RANGE shortened to it: a range vector's
+ * (`x[5m]`), in PromQL's compound form too (`[1m30s]`), and a subquery's range (`[5m:30s]`, its
+ * step kept).
+ */
 export function shortenedRanges(expr: string): string {
-  return expr.replace(/\[(\d+)(ms|s|m|h|d|w|y)\]/g, (whole, amount: string, unit: string) =>
-    Number(amount) * (RANGE_UNITS_MS[unit] ?? 0) > durationMs(RUN_RANGE) ? `[${RUN_RANGE}]` : whole,
-  )
+  return expr.replace(/\[((?:\d+(?:ms|s|m|h|d|w|y))+)(:[^\]]*)?\]/g, (whole, range: string, step?: string) => {
+    const ms = [...range.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)].reduce(
+      (sum, [, amount = '0', unit = 's']) => sum + Number(amount) * (RANGE_UNITS_MS[unit] ?? 0),
+      0,
+    )
+    return ms > durationMs(RUN_RANGE) ? `[${RUN_RANGE}${step ?? ''}]` : whole
+  })
 }
 
 /** PromQL's duration units (a range's), in milliseconds. */
@@ -89,8 +97,11 @@ export function runRules(
     })),
   ].map((group) => ({
     ...group,
+    // Recording rules' ranges too: an alert that reads one would otherwise lag by its minutes.
     rules: group.rules.map((rule) =>
-      rule.alert === undefined ? rule : { ...rule, for: RUN_FOR, expr: shortenedRanges(rule.expr ?? '') },
+      rule.alert === undefined
+        ? { ...rule, ...(rule.expr === undefined ? {} : { expr: shortenedRanges(rule.expr) }) }
+        : { ...rule, for: RUN_FOR, expr: shortenedRanges(rule.expr ?? '') },
     ),
   }))
   const file = join(dir, 'alerts.run.yml')
@@ -197,13 +208,13 @@ export async function loadedRules(address: string): Promise<LoadedRule[]> {
   )
 }
 
-/** When Prometheus last scraped each of its targets, in milliseconds since the epoch (a target never scraped reads as long ago). */
-export async function lastScrapes(address: string): Promise<number[]> {
-  const { activeTargets } = await prometheusApi<{ activeTargets: { lastScrape: string }[] }>(
+/** When Prometheus last scraped each of its targets (ms since the epoch; never scraped reads as long ago), and whether that scrape worked. */
+export async function lastScrapes(address: string): Promise<{ at: number; up: boolean }[]> {
+  const { activeTargets } = await prometheusApi<{ activeTargets: { lastScrape: string; health: string }[] }>(
     address,
     '/api/v1/targets?state=active',
   )
-  return activeTargets.map(({ lastScrape }) => Date.parse(lastScrape))
+  return activeTargets.map(({ lastScrape, health }) => ({ at: Date.parse(lastScrape), up: health === 'up' }))
 }
 
 /** The Alertmanagers Prometheus sends its alerts to, by URL. */

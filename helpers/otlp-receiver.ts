@@ -5,6 +5,7 @@
 // Node runs TypeScript as it is), and imported by the tests that hold it to what the OpenTelemetry
 // SDK really sends. Node's own modules only: the container has nothing else.
 import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { gunzipSync } from 'node:zlib'
 
 /** One request, as the receiver saw it. */
 export interface Received {
@@ -125,9 +126,22 @@ export function otlpReceiver(seen: (received: Received) => void): Server {
     const chunks: Buffer[] = []
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
     request.on('end', () => {
-      const body = Buffer.concat(chunks)
+      const sent = Buffer.concat(chunks)
       const contentType = request.headers['content-type'] ?? ''
-      const read = readBody(contentType, body)
+      // OTLP over HTTP may be gzipped (the SDK's `compression: 'gzip'`); Jaeger takes it so.
+      let body = sent
+      let read: Pick<Received, 'encoding' | 'services' | 'spans' | 'problem'>
+      try {
+        if (request.headers['content-encoding'] === 'gzip') body = gunzipSync(sent)
+        read = readBody(contentType, body)
+      } catch {
+        read = {
+          encoding: 'other',
+          services: [],
+          spans: [],
+          problem: 'the body is not gzip, as its Content-Encoding says',
+        }
+      }
       seen({
         from: (request.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
         method: request.method ?? '',

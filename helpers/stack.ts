@@ -454,6 +454,8 @@ export async function crash(
  * to freeze") on a busy process. SIGKILL still ends a stopped process at once.
  */
 async function signalProcesses(container: string, signal: 'STOP' | 'CONT'): Promise<void> {
+  // Read first: read after the signal, a main process that ended in between reads as 0 or its successor.
+  const main = await processOf(container)
   const top = await docker(['top', container, '-o', 'pid'])
   if (top.exitCode !== 0) throw new Error(`docker top ${container} failed: ${top.stderr.trim()}`)
   const pids = top.stdout
@@ -471,8 +473,14 @@ async function signalProcesses(container: string, signal: 'STOP' | 'CONT'): Prom
   // be one of those, and nothing else may have gone wrong.
   const failures = stderr.trim().split('\n').filter(Boolean)
   const gone = failures.flatMap((line) => /^kill: \((\d+)\): No such process$/.exec(line.trim())?.[1] ?? [])
-  const main = String((await processOf(container)).pid)
-  if (failures.length === 0 || gone.length < failures.length || gone.includes(main))
+  const after = await processOf(container)
+  if (
+    failures.length === 0 ||
+    gone.length < failures.length ||
+    gone.includes(String(main.pid)) ||
+    after.pid !== main.pid ||
+    after.restarts !== main.restarts
+  )
     throw new Error(`could not send SIG${signal} to ${container}'s processes: ${stderr.trim()}`)
 }
 

@@ -243,13 +243,15 @@ export function checkPersistence(input: StaticInput): Finding[] {
 /** Where a container path of a service lies on this machine, through its bind mounts; null when none holds it. */
 function hostPath(service: ComposeService, path: string): string | null {
   // The deepest mount that holds the path, as in the container: a folder mounted inside another
-  // mounted folder hides what the outer one has there.
+  // mounted folder hides what the outer one has there. A volume or tmpfs there holds nothing
+  // this machine can read: none.
   const holding = (service.volumes ?? [])
-    .filter((mount) => mount.type === 'bind' && mount.source !== undefined)
     .filter((mount) => path === mount.target || path.startsWith(`${mount.target.replace(/\/$/, '')}/`))
     .sort((a, b) => b.target.length - a.target.length)
   const [mount] = holding
-  return mount?.source === undefined ? null : mount.source + path.slice(mount.target.replace(/\/$/, '').length)
+  return mount?.type !== 'bind' || mount.source === undefined
+    ? null
+    : mount.source + path.slice(mount.target.replace(/\/$/, '').length)
 }
 
 const yamlFiles = (dir: string): string[] =>

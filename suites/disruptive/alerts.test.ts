@@ -114,16 +114,28 @@ async function stateAfter(
   const address = await prometheus()
   let rule = await ruleOf(alertname, address)
   let scrapedBy = Infinity
+  // A pending alert that fell back to inactive (a failed scrape leaves its series stale for an
+  // evaluation, and `for` starts again) is judged afresh from then.
+  let restartedAt = -Infinity
+  const from = () => Math.max(since(), restartedAt)
   return progress(
     async () => {
       await meanwhile()
+      const previous = rule.state
       rule = await ruleOf(alertname, address)
       if (rule.state === wanted) return rule.state
-      // The first round of scrapes after the change, kept: a later one would put the due time
-      // off for ever. Taken again if the change went on (since() moved past it).
-      if (scrapedBy === Infinity || scrapedBy < since()) {
+      if (wanted === 'firing' && previous === 'pending' && rule.state === 'inactive') {
+        restartedAt = Date.now()
+        scrapedBy = Infinity
+      }
+      // The first round of successful scrapes after the change, kept: a later one would put the
+      // due time off for ever. Taken again if the change went on (since() moved past it).
+      if (scrapedBy === Infinity || scrapedBy < from()) {
         const scrapes = await lastScrapes(address)
-        scrapedBy = scrapes.length > 0 && scrapes.every((at) => at >= since()) ? Math.max(...scrapes) : Infinity
+        scrapedBy =
+          scrapes.length > 0 && scrapes.every(({ at, up }) => up && at >= from())
+            ? Math.max(...scrapes.map(({ at }) => at))
+            : Infinity
       }
       const due = scrapedBy + durationMs(RUN_RANGE) + extraMs + 2 * rule.intervalMs
       return rule.lastEvaluationMs >= due ? rule.state : undefined
@@ -134,24 +146,18 @@ async function stateAfter(
 }
 
 /**
- * Whether Alertmanager shows the alert as Prometheus does: active once it fires, held in no state
- * once it clears (a silenced alert is not a cleared one). Prometheus sends on the evaluation that
- * changed it, so Alertmanager has it by the second evaluation after; read on Prometheus's clock.
+ * Whether Alertmanager comes to show the alert as Prometheus does: active once it fires, held in
+ * no state once it clears (a silenced alert is not a cleared one). Prometheus sends in the
+ * background and, after a failed send, again only a minute later (its resend delay): polled for
+ * as long as Prometheus may stall, since waiting cannot make a wrong alert right.
  */
 async function alertmanagerAgrees(alertname: string, wanted: 'firing' | 'inactive'): Promise<boolean> {
   const address = await alertmanager()
-  const evaluator = await prometheus()
-  const { lastEvaluationMs, intervalMs } = await ruleOf(alertname, evaluator)
   const shows = async () => (wanted === 'firing' ? firing(address, alertname) : !(await held(address, alertname)))
   return progress(
-    async () => {
-      if (await shows()) return true
-      return (await ruleOf(alertname, evaluator)).lastEvaluationMs >= lastEvaluationMs + 2 * intervalMs
-        ? shows()
-        : undefined
-    },
-    () => `Prometheus did not evaluate ${alertname} within ${STALLED_MS / 1000} s`,
-  )
+    async () => ((await shows()) ? true : undefined),
+    () => `Alertmanager did not come to show ${alertname} ${wanted} within ${STALLED_MS / 1000} s`,
+  ).catch(() => false)
 }
 
 /** Where the alert is in Alertmanager, for a failure's message. */
@@ -199,11 +205,19 @@ async function clears(alertname: string, since: () => number, why: () => string)
   return Date.now() - started
 }
 
-/** At the moment one alert fires, the guide's other two must not: each is judged by its own condition. */
+/**
+ * At the moment one alert fires, the guide's other two must not, nor be on their way to it
+ * (pending in Prometheus: their condition holds too): each is judged by its own condition.
+ */
 async function othersQuiet(alertname: string): Promise<string[]> {
-  const address = await alertmanager()
+  const [address, evaluator] = await Promise.all([alertmanager(), prometheus()])
   const others = Object.values(alerting().alerts).filter((name) => name !== alertname)
-  const firingToo = await Promise.all(others.map(async (name) => ((await firing(address, name)) ? [name] : [])))
+  const firingToo = await Promise.all(
+    others.map(async (name) => {
+      const { state } = await ruleOf(name, evaluator)
+      return state !== 'inactive' || (await firing(address, name)) ? [`${name} (${state})`] : []
+    }),
+  )
   return firingToo.flat()
 }
 

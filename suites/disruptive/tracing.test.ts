@@ -37,7 +37,8 @@ const SENT_WITHIN_MS = 30_000
 
 interface ServiceModel {
   environment?: Record<string, string | null>
-  networks?: Record<string, unknown>
+  networks?: Record<string, { aliases?: string[] } | null>
+  container_name?: string
 }
 
 describe('traces to JAEGER_ENDPOINT', () => {
@@ -45,7 +46,8 @@ describe('traces to JAEGER_ENDPOINT', () => {
     skip,
   }) => {
     failIfDown()
-    const model = JSON.parse(await compose(['config', '--format', 'json'])) as {
+    // Every profile's services: the stack's Jaeger is in one that may be off.
+    const model = JSON.parse(await compose(['--profile', '*', 'config', '--format', 'json'])) as {
       services: Record<string, ServiceModel>
     }
     const traced = Object.entries(model.services).flatMap(([service, { environment, networks }]) => {
@@ -71,11 +73,32 @@ describe('traces to JAEGER_ENDPOINT', () => {
       ),
     )
     const [host = policy.tracing.jaeger] = hosts
+    // The receiver stands where the stack's Jaeger would: on its networks only, so a service that
+    // shares none with it (and could never reach it) is refuted, not served by the stand-in.
+    const jaeger = model.services[host]
+    expect(jaeger, `the stack declares no ${host} service, the Jaeger JAEGER_ENDPOINT names`).toBeDefined()
+    const jaegerNetworks = Object.keys(jaeger?.networks ?? {})
+    expect(
+      traced
+        .filter(({ networks: on }) => !on.some((network) => jaegerNetworks.includes(network)))
+        .map(({ service }) => service),
+      `services given JAEGER_ENDPOINT that share no network with ${host} (on ${jaegerNetworks.join(', ') || 'none'})`,
+    ).toEqual([])
+    // Nothing else may answer to the name there: the spans would go to it as well.
+    expect(
+      Object.entries(model.services)
+        .filter(([name]) => name !== host)
+        .filter(
+          ([, { networks: on, container_name }]) =>
+            container_name === host || Object.values(on ?? {}).some((network) => network?.aliases?.includes(host)),
+        )
+        .map(([name]) => name),
+      `services that also answer to the name ${host}`,
+    ).toEqual([])
     // A Jaeger of the stack's own answers to the name: it is its live check's to judge, not a stand-in's.
     if ((await replicasOf(host)).length > 0) skip(`${host} runs in this stack: the receiver does not stand in for it`)
 
-    const networks = [...new Set(traced.flatMap(({ networks: on }) => on))]
-    const [first = '', ...others] = await Promise.all(networks.map(async (name) => (await networkOf(name)).name))
+    const [first = '', ...others] = await Promise.all(jaegerNetworks.map(async (name) => (await networkOf(name)).name))
     const file = join(ROOT, 'helpers', 'otlp-receiver.ts')
     await using receiver = await startHelper(
       credential('NODE_IMAGE'),
@@ -98,13 +121,15 @@ describe('traces to JAEGER_ENDPOINT', () => {
       { timeout: 30_000, interval: 200 },
     )
 
-    // Each traced container, by every address it has on the receiver's networks.
+    // Each traced container, by every address it has on the networks it shares with the receiver.
     const senders = await Promise.all(
       traced.flatMap(({ service, networks: on }) =>
         (stack().containers[service] ?? []).map(async (container) => ({
           service,
           container,
-          addresses: await Promise.all(on.map((network) => addressOf(container, network))),
+          addresses: await Promise.all(
+            on.filter((network) => jaegerNetworks.includes(network)).map((network) => addressOf(container, network)),
+          ),
         })),
       ),
     )
@@ -144,6 +169,30 @@ describe('traces to JAEGER_ENDPOINT', () => {
     expect(
       await silent(),
       `containers that sent no OTLP spans to ${host}:${GUIDE_ENDPOINT.port}${GUIDE_ENDPOINT.path} within ${SENT_WITHIN_MS / 1000} s of serving requests; the receiver saw: ${JSON.stringify(received.map(({ from, method, path, encoding, services, spans }) => ({ from, method, path, encoding, services, spans: spans.length })))}`,
+    ).toEqual([])
+    // Jaeger shows traces by service name: each service sends under one name of its own, not the
+    // SDK's unknown_service fallback, and no two services under the same one.
+    const namesOf = (service: string) => [
+      ...new Set(
+        received
+          .filter(otlp)
+          .filter(({ from }) => senders.some((sender) => sender.service === service && sender.addresses.includes(from)))
+          .flatMap(({ services }) => services),
+      ),
+    ]
+    const names = Object.fromEntries(traced.map(({ service }) => [service, namesOf(service)]))
+    expect(
+      Object.entries(names)
+        .filter(
+          ([, given]) => given.length !== 1 || given.some((name) => name === '' || name.startsWith('unknown_service')),
+        )
+        .map(([service, given]) => `${service}: ${JSON.stringify(given)}`),
+      'services whose spans do not carry one service.name of their own',
+    ).toEqual([])
+    const shared = Object.values(names).flat()
+    expect(
+      shared.filter((name, index) => shared.indexOf(name) !== index),
+      `service names more than one service sends under: ${JSON.stringify(names)}`,
     ).toEqual([])
   })
 })
