@@ -205,6 +205,16 @@ async function clears(alertname: string, since: () => number, why: () => string)
   return Date.now() - started
 }
 
+/** Before a test makes its condition true, the alert is quiet (a test before it may have left it firing). */
+async function quietFirst(alertname: string, when: string): Promise<void> {
+  const now = Date.now()
+  await clears(
+    alertname,
+    () => now,
+    () => when,
+  )
+}
+
 /**
  * At the moment one alert fires, the guide's other two must not, nor be on their way to it
  * (pending in Prometheus: their condition holds too): each is judged by its own condition.
@@ -287,12 +297,7 @@ describe.runIf(verifiable('OB-5'))("the guide's alerts", { timeout: 900_000 }, (
   }) => {
     failIfDown()
     const name = alerting().alerts.errorRate
-    const before = Date.now()
-    await clears(
-      name,
-      () => before,
-      () => 'before any request was made to fail',
-    )
+    await quietFirst(name, 'before any request was made to fail')
     const frozen = await runningContainerOf(FROZEN)
     afterwards(() => thaw(frozen), wholeAgain)
     const health = `http://${await publishedAddress('nginx', 80)}/health`
@@ -346,12 +351,7 @@ describe.runIf(verifiable('OB-5'))("the guide's alerts", { timeout: 900_000 }, (
   }) => {
     failIfDown()
     const name = alerting().alerts.databaseConnections
-    const before = Date.now()
-    await clears(
-      name,
-      () => before,
-      () => 'before any connection was opened for it',
-    )
+    await quietFirst(name, 'before any connection was opened for it')
     const held: Awaited<ReturnType<typeof pgClient>>[] = []
     const closeAll = () => Promise.all(held.splice(0).map((client) => client.end().catch(() => undefined)))
     afterwards(closeAll)
@@ -387,12 +387,7 @@ describe.runIf(verifiable('OB-5'))("the guide's alerts", { timeout: 900_000 }, (
   }) => {
     failIfDown()
     const name = alerting().alerts.queueDepth
-    const before = Date.now()
-    await clears(
-      name,
-      () => before,
-      () => 'before any queue was filled',
-    )
+    await quietFirst(name, 'before any queue was filled')
     const queue = `banyan-verify-ob5-${runFromEnv().runId}`
     // Over a connection of its own: the test's is closed by the time this runs.
     afterwards(async () => {
