@@ -77,3 +77,31 @@ export function describeSweep({ containers, networks, volumes, images }: SweepRe
   if (containers + networks + volumes + images === 0) return null
   return `${containers} containers, ${networks} networks, ${volumes} volumes${images === 0 ? '' : `, ${images} images`}`
 }
+
+/**
+ * How long a run's sweep goes on finding nothing before it is done. Stopping the processes that
+ * create things does not stop the engine: a create it had already been asked for (a Compose `up`
+ * interrupted by Ctrl-C) finishes after the request's sender is gone, and a CI run saw two gateway
+ * containers appear after the one sweep had looked.
+ */
+const SETTLED_MS = 3_000
+/** A run whose things go on appearing for this long has something of its own still running. */
+const SWEEP_GIVES_UP_MS = 60_000
+
+/** A run's sweep, again and again until a pass has found nothing for SETTLED_MS: what it removed in all. */
+export async function sweepRun(run: string): Promise<SweepResult> {
+  const total: SweepResult = { containers: 0, networks: 0, volumes: 0, images: 0 }
+  const started = Date.now()
+  let lastFound = Date.now()
+  for (;;) {
+    const pass = await sweep({ run })
+    for (const key of Object.keys(total) as (keyof SweepResult)[]) total[key] += pass[key]
+    if (describeSweep(pass) !== null) lastFound = Date.now()
+    else if (Date.now() - lastFound >= SETTLED_MS) return total
+    if (Date.now() - started > SWEEP_GIVES_UP_MS)
+      throw new Error(
+        `run ${run}'s containers, networks or volumes went on appearing for ${SWEEP_GIVES_UP_MS / 1000} s of sweeping`,
+      )
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}

@@ -40,7 +40,7 @@ import {
   type TestOutcome,
   type Waiver,
 } from '../helpers/report.ts'
-import { describeSweep, sweep } from '../helpers/sweep.ts'
+import { describeSweep, sweep, sweepRun } from '../helpers/sweep.ts'
 
 /** How the run's Prometheus times the stack's alerts (helpers/alerting.ts), in the report. */
 const ALERT_TIMING = `every \`for\` at ${RUN_FOR} and every range at most ${RUN_RANGE} in the run's copy of the rules (alerts.run.yml); the declared ones are judged by promtool on the guide's series`
@@ -413,7 +413,7 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
     say(`BANYAN_KEEP: stack ${run.runId} left running. Reach it with: docker compose -p ${run.runId} ps`)
     say(`remove it with: pnpm sweep --run ${run.runId}`)
   } else {
-    const swept = describeSweep(await sweep({ run: run.runId }))
+    const swept = describeSweep(await sweepRun(run.runId))
     if (swept !== null) say(`removed what this run left: ${swept}`)
   }
   return { code, outcomes, waived: waivedCount(outcomes, waivers) }
@@ -487,7 +487,7 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
 
 /** A self-test's result, once what its tests left (under the self-test's own run id) is removed. */
 async function sweptAfter(runId: string, result: RunResult): Promise<RunResult> {
-  const swept = describeSweep(await sweep({ run: runId }))
+  const swept = describeSweep(await sweepRun(runId))
   if (swept !== null) say(`removed what the tests left: ${swept}`)
   return result
 }
