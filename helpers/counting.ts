@@ -9,6 +9,7 @@
 // its own. The rule lives in the replica's namespace: it goes when the replica goes, and is
 // removed when counting ends.
 import { randomBytes } from 'node:crypto'
+import { docker } from './docker.ts'
 import { fromPeer, iptablesIn } from './netns.ts'
 
 /** The packet that carries a request's first line, in iptables' --hex-string form. */
@@ -31,8 +32,42 @@ const rule = (port: number, from: string, match: string, tag: string): string[] 
 ]
 
 export interface RequestCounters extends AsyncDisposable {
-  /** Requests each container received from `from` since counting began, by container. */
+  /** Requests each container received from `from` since counting began, by container; throws if a counter went. */
   read: () => Promise<Record<string, number>>
+  /**
+   * The same, for the containers that kept their counter, and why each of the others lost it (it
+   * restarted, which gives it a new namespace, or was stopped or removed): for a check that makes
+   * a container that went a finding of its own.
+   */
+  readKept: () => Promise<{ counts: Record<string, number>; gone: Record<string, string> }>
+}
+
+/** When each container started, by Docker: a container that restarts keeps its id and gets a new namespace. */
+async function startedAt(containers: readonly string[]): Promise<Record<string, string>> {
+  const { exitCode, stdout, stderr } = await docker(['inspect', '--format', '{{.State.StartedAt}}', ...containers])
+  if (exitCode !== 0) throw new Error(`docker inspect of the containers to count failed: ${stderr.trim()}`)
+  // One line per container, in the order asked.
+  const lines = stdout.trim().split('\n')
+  return Object.fromEntries(containers.map((container, index) => [container, lines[index] ?? '']))
+}
+
+/**
+ * Why a container's counter is gone, as Docker tells it, or undefined if Docker sees nothing
+ * happen to it (the rule was taken away inside a namespace that is still the one counted).
+ */
+async function whyGone(container: string, started: string): Promise<string | undefined> {
+  const { exitCode, stdout } = await docker([
+    'inspect',
+    '--format',
+    '{{.State.Status}} {{.RestartCount}} {{.State.StartedAt}}',
+    container,
+  ])
+  if (exitCode !== 0) return 'removed while counting'
+  const [status = '', restarts = '', startedNow = ''] = stdout.trim().split(' ')
+  if (status !== 'running') return `${status} while counting (restart count ${restarts})`
+  if (startedNow !== started)
+    return `restarted while counting (restart count ${restarts}, running again since ${startedNow})`
+  return undefined
 }
 
 /**
@@ -46,6 +81,7 @@ export async function countRequests(
   match: string = REQUEST_LINE,
 ): Promise<RequestCounters> {
   const tag = `banyan-verify-${randomBytes(6).toString('hex')}`
+  const started = await startedAt(containers)
   const counted: string[] = []
   const remove = async (): Promise<void> => {
     // A replica that is gone took its rule with it.
@@ -64,18 +100,35 @@ export async function countRequests(
     await remove()
     throw error
   }
+  const readKept = async (): Promise<{ counts: Record<string, number>; gone: Record<string, string> }> => {
+    const counts: Record<string, number> = {}
+    const gone: Record<string, string> = {}
+    await Promise.all(
+      containers.map(async (container) => {
+        const listing = await iptablesIn(container, ['-t', 'mangle', '-L', 'PREROUTING', '-v', '-x', '-n']).catch(
+          async (error: unknown) => {
+            // A container that stopped has no namespace to read; one Docker saw nothing happen to is an error of the reading.
+            if ((await whyGone(container, started[container] ?? '')) === undefined) throw error
+            return ''
+          },
+        )
+        const line = listing.split('\n').find((entry) => entry.includes(`/* ${tag} */`))
+        if (line !== undefined) counts[container] = Number(line.trim().split(/\s+/)[0])
+        else
+          gone[container] =
+            (await whyGone(container, started[container] ?? '')) ?? 'its rule was taken away in its own namespace'
+      }),
+    )
+    return { counts, gone }
+  }
   return {
-    read: async () =>
-      Object.fromEntries(
-        await Promise.all(
-          containers.map(async (container) => {
-            const listing = await iptablesIn(container, ['-t', 'mangle', '-L', 'PREROUTING', '-v', '-x', '-n'])
-            const line = listing.split('\n').find((entry) => entry.includes(`/* ${tag} */`))
-            if (line === undefined) throw new Error(`the request counter in ${container} is gone`)
-            return [container, Number(line.trim().split(/\s+/)[0])] as const
-          }),
-        ),
-      ),
+    read: async () => {
+      const { counts, gone } = await readKept()
+      const lost = Object.entries(gone).map(([container, why]) => `the request counter in ${container} is gone: ${why}`)
+      if (lost.length > 0) throw new Error(lost.join('; '))
+      return counts
+    },
+    readKept,
     [Symbol.asyncDispose]: remove,
   }
 }

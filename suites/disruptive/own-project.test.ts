@@ -494,7 +494,9 @@ describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
     )
     // Long enough after it for nginx to have met every new replica: it chooses by least connections.
     const replies = await load.stopAfter(AFTER_UPDATE_MS)
-    const servedAfter = await counters.read()
+    // A replica of the update's that restarts or goes while the load runs is the update's finding
+    // (a new version that crashes under load, say), not the measurement's: named, and judged.
+    const { counts: servedAfter, gone } = await counters.readKept()
     const failed = unanswered(replies)
     const gapMs = Math.round(longestGapMs(replies))
     recordTimeline(
@@ -511,18 +513,19 @@ describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
       [`${version}LongestGapMs`]: gapMs,
       [`${version}UpdateMs`]: Math.round(updateMs),
     })
-    const served = (list: readonly Replica[], counts: Record<string, number>) =>
-      list.map(({ id, name }) => `${name} ${counts[id] ?? 0}`).join(', ')
+    const served = (list: readonly Replica[], counts: Record<string, number>, lost: Record<string, string> = {}) =>
+      list.map(({ id, name }) => `${name} ${lost[id] === undefined ? (counts[id] ?? 0) : `(${lost[id]})`}`).join(', ')
     return {
       message:
         `${failed.length} of ${replies.length} requests failed${failed.length === 0 ? '' : ` (${outcomes(failed)})`}, ` +
         `the longest gap between two answers ${gapMs} ms; requests served before by ${served(before, servedBefore)}, ` +
-        `after by ${served(after, servedAfter)} (${after.filter(({ image }) => image === next.image).length} of ${after.length} on the new version)`,
+        `after by ${served(after, servedAfter, gone)} (${after.filter(({ image }) => image === next.image).length} of ${after.length} on the new version)`,
       verdict: {
         failed: failed.length,
         replicas: after.length,
         onTheNewVersion: after.every(({ image }) => image === next.image),
         everyNewReplicaServed: Object.values(servedAfter).every((count) => count > 0),
+        replicasGoneAfterTheUpdate: after.filter(({ id }) => gone[id] !== undefined).map(({ name }) => name),
       },
     }
   }
@@ -531,6 +534,7 @@ describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
     replicas,
     onTheNewVersion: true,
     everyNewReplicaServed: true,
+    replicasGoneAfterTheUpdate: [],
   })
 
   it("[UP-1] the guide's rolling update (up -d --no-deps --scale api-gateway=3 api-gateway) to a new version under load fails no request", async () => {
