@@ -24,7 +24,7 @@ import {
   wholeAgain,
 } from '../../helpers/stack.ts'
 import { countRequests } from '../../helpers/counting.ts'
-import { burst, steadyLoad, timelineOf, unanswered, type Reply } from '../../helpers/traffic.ts'
+import { burst, outcomes, steadyLoad, timelineOf, unanswered, type Reply } from '../../helpers/traffic.ts'
 import { policy } from '../../fixtures/policy.ts'
 
 /**
@@ -155,7 +155,7 @@ describe('scaling and replicas going away', { timeout: 360_000 }, () => {
       })
       expect(
         errors.slice(0, 5).map(({ at, status, error }) => ({ afterMs: at - goneAt, status, error })),
-        `${errors.length} of ${after.length} requests failed after the replica left`,
+        `${errors.length} of ${after.length} requests failed after the replica left${errors.length === 0 ? '' : ` (${outcomes(errors)})`}`,
       ).toEqual([])
     },
   )
