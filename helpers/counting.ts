@@ -56,13 +56,14 @@ async function startedAt(containers: readonly string[]): Promise<Record<string, 
  * happen to it (the rule was taken away inside a namespace that is still the one counted).
  */
 async function whyGone(container: string, started: string): Promise<string | undefined> {
-  const { exitCode, stdout } = await docker([
+  const { exitCode, stdout, stderr } = await docker([
     'inspect',
     '--format',
     '{{.State.Status}} {{.RestartCount}} {{.State.StartedAt}}',
     container,
   ])
-  if (exitCode !== 0) return 'removed while counting'
+  if (exitCode !== 0 && /no such (object|container)/i.test(stderr)) return 'removed while counting'
+  if (exitCode !== 0) throw new Error(`docker inspect ${container} failed: ${stderr.trim()}`)
   const [status = '', restarts = '', startedNow = ''] = stdout.trim().split(' ')
   if (status !== 'running') return `${status} while counting (restart count ${restarts})`
   if (startedNow !== started)
