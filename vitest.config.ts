@@ -42,11 +42,23 @@ export default defineConfig({
       {
         test: {
           name: 'controls',
+          // Each control runs the whole main job on its own throwaway stack: one at a time within a
+          // file (an area's mutants, fixtures/mutants/controls.ts), three files at a time. After
+          // the quick projects, which would otherwise share the workers' slots with them.
           include: ['fixtures/mutants/*.test.ts'],
-          // Each control runs the whole main job on its own throwaway stack: three at a time within
-          // the file (its mutants), one file at a time.
+          maxWorkers: 3,
+          sequence: { groupOrder: 1 },
+          testTimeout: 660_000,
+        },
+      },
+      {
+        test: {
+          name: 'runs',
+          // Whole runs judged from outside: the same verdicts beside a CPU hog, and nothing left
+          // after a Ctrl-C. After the controls and one at a time, so the hog's load is the load.
+          include: ['fixtures/runs/*.test.ts'],
           fileParallelism: false,
-          maxConcurrency: 3,
+          sequence: { groupOrder: 2 },
           testTimeout: 660_000,
         },
       },

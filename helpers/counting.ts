@@ -106,18 +106,20 @@ export async function countRequests(
     const gone: Record<string, string> = {}
     await Promise.all(
       containers.map(async (container) => {
-        const listing = await iptablesIn(container, ['-t', 'mangle', '-L', 'PREROUTING', '-v', '-x', '-n']).catch(
-          async (error: unknown) => {
-            // A container that stopped has no namespace to read; one Docker saw nothing happen to is an error of the reading.
-            if ((await whyGone(container, started[container] ?? '')) === undefined) throw error
-            return ''
-          },
+        const listing = await iptablesIn(container, ['-t', 'mangle', '-L', 'PREROUTING', '-v', '-x', '-n']).then(
+          (text) => ({ text, error: undefined }),
+          (error: unknown) => ({ text: '', error: error instanceof Error ? error : new Error(String(error)) }),
         )
-        const line = listing.split('\n').find((entry) => entry.includes(`/* ${tag} */`))
-        if (line !== undefined) counts[container] = Number(line.trim().split(/\s+/)[0])
-        else
-          gone[container] =
-            (await whyGone(container, started[container] ?? '')) ?? 'its rule was taken away in its own namespace'
+        const line = listing.text.split('\n').find((entry) => entry.includes(`/* ${tag} */`))
+        if (line !== undefined) {
+          counts[container] = Number(line.trim().split(/\s+/)[0])
+          return
+        }
+        // Asked once: a container that stopped has no namespace to read, and one Docker saw nothing
+        // happen to either failed to be read (an error of the reading) or lost its rule in its own namespace.
+        const why = await whyGone(container, started[container] ?? '')
+        if (why === undefined && listing.error !== undefined) throw listing.error
+        gone[container] = why ?? 'its rule was taken away in its own namespace'
       }),
     )
     return { counts, gone }

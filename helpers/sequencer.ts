@@ -1,21 +1,82 @@
+import { relative } from 'node:path'
 import { BaseSequencer, type TestSpecification } from 'vitest/node'
+import { areaOf, controlRunsOf } from '../fixtures/mutants/mutants.ts'
 
 /** suites/disruptive/ after every read-only suite, the drill after those, and suites/last/ at the very end. */
 const GROUPS = ['/suites/disruptive/', '/suites/drill/', '/suites/last/']
 const groupOf = (file: TestSpecification): number =>
   GROUPS.findLastIndex((folder) => file.moduleId.includes(folder)) + 1
 
+const isControls = (file: TestSpecification): boolean => file.moduleId.includes('/fixtures/mutants/')
+
+/**
+ * What a file costs the runner that runs it, in seconds of wall time: estimates, to split the
+ * files across shards by. Not vitest's cache of measured durations: every runner must split the
+ * same files the same way, and each runner's cache is its own. From c2a2121's `.ci/run` (fresh
+ * clone, 2026-12-02): 48 controls took 1300 s three at a time, so one control is about 27 s of its
+ * runner's time; the busy-machine control about 500 s; the main job and the minimal stack's beside
+ * it, which the first shard runs after its tests (BANYAN_MAIN_JOB_SHARD), 930 to 1020 s.
+ */
+const CONTROL_S = 27
+const BUSY_MACHINE_S = 500
+const MAIN_JOB_S = 1000
+const OTHER_FILE_S = 5
+
+function costOf(file: TestSpecification): number {
+  if (isControls(file)) return CONTROL_S * controlRunsOf(areaOf(file.moduleId)).length
+  if (file.moduleId.endsWith('/fixtures/runs/busy-machine.test.ts')) return BUSY_MACHINE_S
+  return OTHER_FILE_S
+}
+
 /**
  * Orders the stack's suites: read-only ones first, then the disruptive ones (they stop, kill or
  * restore services), then the disaster-recovery drill, which destroys the stack and brings it
  * back, then the ones that judge the whole run (what every container's log held, after the
- * disruptions and the drill provoked every error path). Within a group, vitest's own order.
+ * disruptions and the drill provoked every error path). Within a group, vitest's own order. The
+ * controls' files go largest first, since a file's controls run one after another; and `--shard`
+ * splits files by their cost rather than by their number.
  */
 export class DisruptiveLast extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files)
+    const controls = sorted.filter(isControls).sort((a, b) => costOf(b) - costOf(a))
+    const ordered = sorted.map((file) => (isControls(file) ? (controls.shift() ?? file) : file))
     return [0, ...GROUPS.map((_, index) => index + 1)].flatMap((group) =>
-      sorted.filter((file) => groupOf(file) === group),
+      ordered.filter((file) => groupOf(file) === group),
     )
   }
+
+  /** This runner's share of the files under `--shard`: see splitByCost. */
+  override shard(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const { shard, root } = this.ctx.config
+    if (shard === undefined) return Promise.resolve(files)
+    const headStart = process.env['BANYAN_MAIN_JOB_SHARD'] === '1' ? MAIN_JOB_S : 0
+    const items = files.map((file) => ({
+      key: `${file.project.name}:${relative(root, file.moduleId)}`,
+      cost: costOf(file),
+    }))
+    const shards = splitByCost(items, shard.count, headStart)
+    return Promise.resolve(files.filter((_, at) => shards[at] === shard.index))
+  }
+}
+
+/**
+ * Which shard (1 to count) each item goes to: largest first, each onto the shard with the least so
+ * far (ties to the lower shard, items of one cost by key), so every runner computes the same
+ * split from the same files. The first shard starts with `headStart`, the cost of what it runs
+ * after its tests.
+ */
+export function splitByCost(items: readonly { key: string; cost: number }[], count: number, headStart = 0): number[] {
+  const loads = Array.from({ length: count }, (_, index): number => (index === 0 ? headStart : 0))
+  const shards = items.map(() => 0)
+  const order = items.map((_, at) => at)
+  order.sort(
+    (a, b) => (items[b]?.cost ?? 0) - (items[a]?.cost ?? 0) || (items[a]?.key ?? '').localeCompare(items[b]?.key ?? ''),
+  )
+  for (const at of order) {
+    const least = loads.indexOf(Math.min(...loads))
+    loads[least] = (loads[least] ?? 0) + (items[at]?.cost ?? 0)
+    shards[at] = least + 1
+  }
+  return shards
 }

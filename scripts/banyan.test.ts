@@ -1,10 +1,12 @@
 // Bad input stops the main job before anything starts: one line naming the cause, and an exit
 // code (2 for input, 3 for the machine). These run the real CLI, as a user would.
 import { createServer, type AddressInfo } from 'node:net'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { REFERENCE_STACK, ROOT } from '../helpers/config.ts'
 import { run } from '../helpers/docker.ts'
+import { scratchDir } from '../helpers/scratch.ts'
 
 /** Runs the main job; nothing on stdout means vitest never started, so no container could have. */
 async function verify(
@@ -113,4 +115,64 @@ describe('the main job refuses bad input before anything starts', () => {
       })
     },
   )
+})
+
+/** Runs one of the CLI's commands as a user would. */
+async function cli(args: readonly string[]): Promise<{ exitCode: number; stdout: string; lines: string[] }> {
+  const { exitCode, stdout, stderr } = await run(process.execPath, [join(ROOT, 'scripts/banyan.ts'), ...args], {
+    timeoutMs: 60_000,
+  })
+  return { exitCode, stdout, lines: stderr.trim().split('\n') }
+}
+
+describe('a sharded run', () => {
+  it.for(['0/2', '3/2', 'half'])(
+    'test --shard=%s: exit 2, one line saying what a shard is, before anything starts',
+    async (given) => {
+      const { exitCode, stdout, lines } = await cli(['test', `--shard=${given}`])
+      expect({ exitCode, stdout, lines }).toEqual({
+        exitCode: 2,
+        stdout: '',
+        lines: [`banyan-verify: --shard ${given}: give <index>/<count>, 1 <= index <= count (--shard=2/3)`],
+      })
+    },
+  )
+
+  /** A folder holding what `test --shard=index/count` leaves. */
+  function shardFolder(index: number, count: number, result: Record<string, unknown> = {}): string {
+    const folder = scratchDir(`shard-${index}`)
+    const outcome = { name: `[LC-1] a check of shard ${index}`, status: 'passed' }
+    const shard = { index, count, commit: 'c0ffee', args: [], code: 0, outcomes: [outcome], waived: 0, ...result }
+    writeFileSync(join(folder, `shard-${index}-of-${count}.json`), JSON.stringify(shard))
+    return folder
+  }
+
+  it('merge joins every shard into one closing line, failing if any shard failed', async () => {
+    const failed = { code: 1, outcomes: [{ name: '[LB-5] a check of shard 2', status: 'failed' }] }
+    const { exitCode, stdout } = await cli(['merge', shardFolder(1, 3), shardFolder(2, 3, failed), shardFolder(3, 3)])
+    expect({ exitCode, stdout }).toEqual({ exitCode: 1, stdout: 'banyan-verify: 2 passed, 1 failed, 0 skipped\n' })
+  })
+
+  it('merge with a shard missing: exit 2, one line naming it, no verdict', async () => {
+    const { exitCode, stdout, lines } = await cli(['merge', shardFolder(1, 3), shardFolder(3, 3)])
+    expect({ exitCode, stdout, lines }).toEqual({
+      exitCode: 2,
+      stdout: '',
+      lines: [
+        'banyan-verify: merge: of 3 shards, 2 missing: a verdict without them would leave their files unanswered',
+      ],
+    })
+  })
+
+  it('merge of shards from different commits: exit 2, one line naming the odd one', async () => {
+    const first = shardFolder(1, 2)
+    const odd = shardFolder(2, 2, { commit: 'decade' })
+    const { exitCode, lines } = await cli(['merge', first, odd])
+    expect({ exitCode, lines }).toEqual({
+      exitCode: 2,
+      lines: [
+        `banyan-verify: merge: ${join(odd, 'shard-2-of-2.json')} is of another run than ${join(first, 'shard-1-of-2.json')} (its shard count, commit or options differ)`,
+      ],
+    })
+  })
 })

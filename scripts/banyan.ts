@@ -2,13 +2,14 @@
 //
 //   node scripts/banyan.ts verify [vitest options]   the main job: verify the stack COMPOSE_FILE names
 //   node scripts/banyan.ts static [vitest options]   the static checks alone: the configuration, in seconds
-//   node scripts/banyan.ts test [vitest options]     the project's own tests, then the main job
+//   node scripts/banyan.ts test [vitest options]     the project's own tests, then the main job (--shard=i/n: a share)
+//   node scripts/banyan.ts merge FOLDER...            the shards of a sharded `test` joined into one verdict
 //   node scripts/banyan.ts sweep [--all | --run ID]  remove what crashed runs (or all runs) left behind
 //
 // Exit codes: 0 verified, 1 a test failed (a claim is refuted), 2 bad input, 3 the machine is not
 // ready, 130 interrupted. Bad input and an unready machine are one line on stderr, before anything starts.
-import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfig, ROOT, type Config } from '../helpers/config.ts'
 import { PreflightError } from '../helpers/errors.ts'
@@ -435,20 +436,64 @@ async function staticOnly(config: Config, vitestArgs: string[]): Promise<RunResu
   return { code, outcomes: readOutcomes(results) }
 }
 
+/** `--shard=<index>/<count>` (or `--shard <index>/<count>`) among vitest's options, or null. */
+function shardOf(args: readonly string[]): { index: number; count: number } | null {
+  const at = args.findIndex((arg) => arg === '--shard' || arg.startsWith('--shard='))
+  if (at < 0) return null
+  const given = args[at] === '--shard' ? args[at + 1] : args[at]?.slice('--shard='.length)
+  const [, index = '', count = ''] = /^([0-9]+)\/([0-9]+)$/.exec(given ?? '') ?? []
+  if (index === '' || Number(index) < 1 || Number(index) > Number(count))
+    throw new PreflightError(`--shard ${given ?? ''}: give <index>/<count>, 1 <= index <= count (--shard=2/3)`, 2)
+  return { index: Number(index), count: Number(count) }
+}
+
+/** What one shard of `test` leaves for `merge`: its outcomes, and what it was a shard of. */
+interface ShardResult extends RunResult {
+  index: number
+  count: number
+  /** The checkout it ran (git's HEAD): shards of different commits split different files. */
+  commit: string | null
+  /** Its vitest options, --shard aside: shards of different runs split different files. */
+  args: string[]
+}
+
+const shardFile = (index: number, count: number): string => `shard-${index}-of-${count}.json`
+
+function headCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' }).trim()
+  } catch {
+    return null
+  }
+}
+
 /**
  * The project's own tests, then (unless a project was named) the main job on the reference stack,
  * so a broken main job cannot pass, beside the minimal stack's main job (its own vitest project).
  * The two side by side, not one after the other: a main job alone leaves a third of a 2-core
  * machine idle (measured in README's "Speed"), and two stacks are fewer than the three controls
  * that run at once before them. Ends with one plain count line for CI.
+ *
+ * With `--shard=i/n`, this runner runs its share of the project's files (helpers/sequencer.ts
+ * splits them by cost) and the first shard the two main jobs as well; each shard writes what it
+ * found to reports/shard-i-of-n.json, and `merge` joins the n of them into one verdict.
  */
 async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult> {
+  const shard = shardOf(vitestArgs)
   await dockerVersions()
   await sweepLeftovers()
   const runId = newRunId()
-  // The run's variables too: the static suite resolves the reference stack's compose files.
+  const named = vitestArgs.includes('--project')
+  // The run's variables too: the static suite resolves the reference stack's compose files. The
+  // sequencer gives the first shard the main job's cost, the same on every runner.
   const runEnv = newRunEnvironment()
-  const env = { ...process.env, ...runEnv, BANYAN_RUN_ID: runId, BANYAN_OWNER: ownerOf() }
+  const env = {
+    ...process.env,
+    ...runEnv,
+    BANYAN_RUN_ID: runId,
+    BANYAN_OWNER: ownerOf(),
+    BANYAN_MAIN_JOB_SHARD: named ? '' : '1',
+  }
   const projectTests = async (name: string, args: string[]): Promise<RunResult> => {
     const results = join(config.reportsDir, `outcomes-${name}.json`)
     // An earlier run's outcomes must not stand in for a run that crashed before writing its own.
@@ -460,10 +505,21 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
     )
     return { code, outcomes: readOutcomes(results) }
   }
-  const named = vitestArgs.includes('--project')
-  const projects = ['unit', 'static', 'services', 'kit', 'controls'].flatMap((name) => ['--project', name])
+  const finished = (result: RunResult): RunResult => {
+    if (shard !== null) {
+      const args = vitestArgs.filter((arg, at) => !/^--shard(=|$)/.test(arg) && vitestArgs[at - 1] !== '--shard')
+      const written: ShardResult = { ...result, ...shard, commit: headCommit(), args }
+      mkdirSync(config.reportsDir, { recursive: true })
+      writeFileSync(join(config.reportsDir, shardFile(shard.index, shard.count)), JSON.stringify(written, null, 2))
+      say(
+        `shard ${shard.index} of ${shard.count}: its result is in ${join(config.reportsDir, shardFile(shard.index, shard.count))}; join the ${shard.count} with: pnpm test:merge <reports folder>...`,
+      )
+    }
+    return result
+  }
+  const projects = ['unit', 'static', 'services', 'kit', 'controls', 'runs'].flatMap((name) => ['--project', name])
   const own = await sweptAfter(runId, await projectTests('self', [...(named ? [] : projects), ...vitestArgs]))
-  if (named || own.code === 130) return own
+  if (named || own.code === 130 || (shard !== null && shard.index !== 1)) return finished(own)
   // Both to their end, whatever one does: a main job that throws must not leave the other unwatched.
   const [minimal, settled] = await Promise.all([
     projectTests('minimal', ['--project', 'minimal']),
@@ -478,11 +534,58 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
   }
   const main = settled.result
   const codes = [own.code, minimal.code, main.code]
-  return sweptAfter(runId, {
-    code: codes.includes(130) ? 130 : Math.max(...codes),
-    outcomes: [...own.outcomes, ...minimal.outcomes, ...main.outcomes],
-    waived: main.waived ?? 0,
+  return finished(
+    await sweptAfter(runId, {
+      code: codes.includes(130) ? 130 : Math.max(...codes),
+      outcomes: [...own.outcomes, ...minimal.outcomes, ...main.outcomes],
+      waived: main.waived ?? 0,
+    }),
+  )
+}
+
+/**
+ * `merge <folder>...`: the shards of one sharded `test`, each runner's reports folder, joined into
+ * one verdict and closing line. Every shard of the run must be there once, from the same commit
+ * and options: a missing shard is files nobody ran, and its controls would vanish from the count.
+ */
+function mergeShards(folders: readonly string[]): RunResult {
+  if (folders.length === 0) throw new PreflightError('merge: name the reports folders of the shards to join', 2)
+  const shards = folders.flatMap((folder) => {
+    if (!existsSync(folder)) throw new PreflightError(`merge: ${folder} does not exist`, 2)
+    return readdirSync(folder)
+      .filter((file) => /^shard-[0-9]+-of-[0-9]+\.json$/.test(file))
+      .map((file) => ({
+        file: join(folder, file),
+        ...(JSON.parse(readFileSync(join(folder, file), 'utf8')) as ShardResult),
+      }))
   })
+  const [first] = shards
+  if (first === undefined) throw new PreflightError(`merge: no shard-<i>-of-<n>.json in ${folders.join(', ')}`, 2)
+  const other = shards.find(
+    (shard) =>
+      shard.count !== first.count || shard.commit !== first.commit || shard.args.join(' ') !== first.args.join(' '),
+  )
+  if (other !== undefined)
+    throw new PreflightError(
+      `merge: ${other.file} is of another run than ${first.file} (its shard count, commit or options differ)`,
+      2,
+    )
+  const indexes = shards.map(({ index }) => index)
+  const missing = Array.from({ length: first.count }, (_, at) => at + 1).filter((index) => !indexes.includes(index))
+  const twice = indexes.filter((index, at) => indexes.indexOf(index) !== at)
+  if (missing.length > 0 || twice.length > 0)
+    throw new PreflightError(
+      `merge: of ${first.count} shards, ${[...(missing.length > 0 ? [`${missing.join(', ')} missing`] : []), ...(twice.length > 0 ? [`${twice.join(', ')} given twice`] : [])].join('; ')}: a verdict without them would leave their files unanswered`,
+      2,
+    )
+  for (const shard of shards.sort((a, b) => a.index - b.index))
+    say(`shard ${shard.index} of ${shard.count}: exit ${shard.code}, ${shard.outcomes.length} outcomes (${shard.file})`)
+  const codes = shards.map(({ code }) => code)
+  return {
+    code: codes.includes(130) ? 130 : Math.max(...codes),
+    outcomes: shards.flatMap(({ outcomes }) => outcomes),
+    waived: shards.reduce((sum, { waived = 0 }) => sum + waived, 0),
+  }
 }
 
 /** A self-test's result, once what its tests left (under the self-test's own run id) is removed. */
@@ -520,8 +623,9 @@ async function main(): Promise<number> {
     if (command === 'verify') return closingLine(await verify(config, rest))
     if (command === 'test') return closingLine(await selfTest(config, rest))
     if (command === 'static') return closingLine(await staticOnly(config, rest))
+    if (command === 'merge') return closingLine(mergeShards(rest))
     if (command === 'sweep') return await sweepCommand(rest)
-    say(`unknown command '${command}': use verify, static, test or sweep`)
+    say(`unknown command '${command}': use verify, static, test, merge or sweep`)
     return 2
   } catch (error) {
     if (error instanceof PreflightError) {
