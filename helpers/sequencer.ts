@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import { BaseSequencer, type TestSpecification } from 'vitest/node'
 import { areaOf, controlRunsOf } from '../fixtures/mutants/mutants.ts'
@@ -12,14 +13,14 @@ const isControls = (file: TestSpecification): boolean => file.moduleId.includes(
 /**
  * What a file costs the runner that runs it, in seconds of wall time: estimates, to split the
  * files across shards by. Not vitest's cache of measured durations: every runner must split the
- * same files the same way, and each runner's cache is its own. From c2a2121's `.ci/run` (fresh
- * clone, 2026-12-02): 48 controls took 1300 s three at a time, so one control is about 27 s of its
- * runner's time; the busy-machine control about 500 s; the main job and the minimal stack's beside
- * it, which the first shard runs after its tests (BANYAN_MAIN_JOB_SHARD), 930 to 1020 s.
+ * same files the same way, and each runner's cache is its own. From c1898bc's sharded runs (2026-12-02):
+ * controls three at a time took 26 s of their runner's time each, the busy-machine control 182 s,
+ * and the main job beside the minimal stack's, which the first shard runs after its tests
+ * (BANYAN_MAIN_JOB_SHARD), 716 to 747 s.
  */
-const CONTROL_S = 27
-const BUSY_MACHINE_S = 500
-const MAIN_JOB_S = 1000
+const CONTROL_S = 26
+const BUSY_MACHINE_S = 180
+const MAIN_JOB_S = 750
 const OTHER_FILE_S = 5
 
 function costOf(file: TestSpecification): number {
@@ -56,6 +57,12 @@ export class DisruptiveLast extends BaseSequencer {
       cost: costOf(file),
     }))
     const shards = splitByCost(items, shard.count, headStart)
+    // What this shard was given of what: `merge` checks that the shards' files make up the whole, once.
+    const plan = process.env['BANYAN_SHARD_PLAN']
+    if (plan !== undefined && plan !== '') {
+      const mine = items.filter((_, at) => shards[at] === shard.index).map(({ key }) => key)
+      writeFileSync(plan, JSON.stringify({ files: mine, of: items.map(({ key }) => key).sort() }))
+    }
     return Promise.resolve(files.filter((_, at) => shards[at] === shard.index))
   }
 }

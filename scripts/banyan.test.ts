@@ -142,7 +142,21 @@ describe('a sharded run', () => {
   function shardFolder(index: number, count: number, result: Record<string, unknown> = {}): string {
     const folder = scratchDir(`shard-${index}`)
     const outcome = { name: `[LC-1] a check of shard ${index}`, status: 'passed' }
-    const shard = { index, count, commit: 'c0ffee', args: [], code: 0, outcomes: [outcome], waived: 0, ...result }
+    // Each shard ran one file of `count`, as the sequencer's plan says.
+    const of = Array.from({ length: count }, (_, at) => `controls:fixtures/mutants/${at + 1}.test.ts`)
+    const files = [of[index - 1]]
+    const shard = {
+      index,
+      count,
+      commit: 'c0ffee',
+      args: [],
+      files,
+      of,
+      code: 0,
+      outcomes: [outcome],
+      waived: 0,
+      ...result,
+    }
     writeFileSync(join(folder, `shard-${index}-of-${count}.json`), JSON.stringify(shard))
     return folder
   }
@@ -172,6 +186,17 @@ describe('a sharded run', () => {
       exitCode: 2,
       lines: [
         `banyan-verify: merge: ${join(odd, 'shard-2-of-2.json')} is of another run than ${join(first, 'shard-1-of-2.json')} (its shard count, commit or options differ)`,
+      ],
+    })
+  })
+
+  it('merge of shards whose files leave one unrun: exit 2, one line naming the file', async () => {
+    const second = shardFolder(2, 2, { files: ['controls:fixtures/mutants/1.test.ts'] })
+    const { exitCode, lines } = await cli(['merge', shardFolder(1, 2), second])
+    expect({ exitCode, lines }).toEqual({
+      exitCode: 2,
+      lines: [
+        'banyan-verify: merge: the shards ran none of controls:fixtures/mutants/2.test.ts and controls:fixtures/mutants/1.test.ts twice',
       ],
     })
   })

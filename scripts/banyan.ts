@@ -455,6 +455,9 @@ interface ShardResult extends RunResult {
   commit: string | null
   /** Its vitest options, --shard aside: shards of different runs split different files. */
   args: string[]
+  /** The test files it was given, of every file the split saw (helpers/sequencer.ts), as `project:path`. */
+  files: string[]
+  of: string[]
 }
 
 const shardFile = (index: number, count: number): string => `shard-${index}-of-${count}.json`
@@ -494,13 +497,18 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
     BANYAN_OWNER: ownerOf(),
     BANYAN_MAIN_JOB_SHARD: named ? '' : '1',
   }
+  const plan = join(config.reportsDir, shard === null ? '' : `shard-plan-${shard.index}-of-${shard.count}.json`)
+  if (shard !== null) {
+    mkdirSync(config.reportsDir, { recursive: true })
+    rmSync(plan, { force: true })
+  }
   const projectTests = async (name: string, args: string[]): Promise<RunResult> => {
     const results = join(config.reportsDir, `outcomes-${name}.json`)
     // An earlier run's outcomes must not stand in for a run that crashed before writing its own.
     rmSync(results, { force: true })
     const code = await runVitest(
       ['run', ...args, ...reporting(join(config.reportsDir, `junit-${name}.xml`))],
-      { ...env, BANYAN_OUTCOMES: results },
+      { ...env, BANYAN_OUTCOMES: results, BANYAN_SHARD_PLAN: name === 'self' && shard !== null ? plan : '' },
       secretsOf(runEnv),
     )
     return { code, outcomes: readOutcomes(results) }
@@ -508,7 +516,11 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
   const finished = (result: RunResult): RunResult => {
     if (shard !== null) {
       const args = vitestArgs.filter((arg, at) => !/^--shard(=|$)/.test(arg) && vitestArgs[at - 1] !== '--shard')
-      const written: ShardResult = { ...result, ...shard, commit: headCommit(), args }
+      // No plan is a vitest that never split its files: a shard of nothing, which merge refuses.
+      const split = existsSync(plan)
+        ? (JSON.parse(readFileSync(plan, 'utf8')) as Pick<ShardResult, 'files' | 'of'>)
+        : { files: [], of: [] }
+      const written: ShardResult = { ...result, ...shard, commit: headCommit(), args, ...split }
       mkdirSync(config.reportsDir, { recursive: true })
       writeFileSync(join(config.reportsDir, shardFile(shard.index, shard.count)), JSON.stringify(written, null, 2))
       say(
@@ -518,7 +530,10 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
     return result
   }
   const projects = ['unit', 'static', 'services', 'kit', 'controls', 'runs'].flatMap((name) => ['--project', name])
-  const own = await sweptAfter(runId, await projectTests('self', [...(named ? [] : projects), ...vitestArgs]))
+  // A shard may get no file at all: the first, when the main jobs are its share. That is not a
+  // run that matched nothing; what every shard ran is checked whole by `merge`.
+  const empty = shard === null ? [] : ['--passWithNoTests']
+  const own = await sweptAfter(runId, await projectTests('self', [...(named ? [] : projects), ...empty, ...vitestArgs]))
   if (named || own.code === 130 || (shard !== null && shard.index !== 1)) return finished(own)
   // Both to their end, whatever one does: a main job that throws must not leave the other unwatched.
   const [minimal, settled] = await Promise.all([
@@ -576,6 +591,20 @@ function mergeShards(folders: readonly string[]): RunResult {
   if (missing.length > 0 || twice.length > 0)
     throw new PreflightError(
       `merge: of ${first.count} shards, ${[...(missing.length > 0 ? [`${missing.join(', ')} missing`] : []), ...(twice.length > 0 ? [`${twice.join(', ')} given twice`] : [])].join('; ')}: a verdict without them would leave their files unanswered`,
+      2,
+    )
+  // The files the shards ran make up every file the split saw, each once: shards that split
+  // different sets of files (another checkout, another environment) leave some unrun.
+  const whole = first.of.join('\n')
+  const ran = shards.flatMap(({ files }) => files)
+  const unsplit = shards.find(({ of }) => of.length === 0 || of.join('\n') !== whole)
+  if (unsplit !== undefined)
+    throw new PreflightError(`merge: ${unsplit.file} split another set of test files than ${first.file}, or none`, 2)
+  const unrun = first.of.filter((file) => !ran.includes(file))
+  const twiceRun = ran.filter((file, at) => ran.indexOf(file) !== at)
+  if (unrun.length > 0 || twiceRun.length > 0)
+    throw new PreflightError(
+      `merge: the shards ran ${[...(unrun.length > 0 ? [`none of ${unrun.join(', ')}`] : []), ...(twiceRun.length > 0 ? [`${twiceRun.join(', ')} twice`] : [])].join(' and ')}`,
       2,
     )
   for (const shard of shards.sort((a, b) => a.index - b.index))
