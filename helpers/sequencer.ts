@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import { BaseSequencer, type TestSpecification } from 'vitest/node'
-import { areaOf, controlRunsOf } from '../fixtures/mutants/mutants.ts'
 
 /** suites/disruptive/ after every read-only suite, the drill after those, and suites/last/ at the very end. */
 const GROUPS = ['/suites/disruptive/', '/suites/drill/', '/suites/last/']
@@ -23,10 +22,24 @@ const BUSY_MACHINE_S = 180
 const MAIN_JOB_S = 750
 const OTHER_FILE_S = 5
 
-function costOf(file: TestSpecification): number {
-  if (isControls(file)) return CONTROL_S * controlRunsOf(areaOf(file.moduleId)).length
-  if (file.moduleId.endsWith('/fixtures/runs/busy-machine.test.ts')) return BUSY_MACHINE_S
-  return OTHER_FILE_S
+/**
+ * Each file's cost. The mutants are read only where control files are among the files: a mutant
+ * that does not parse fails the controls, never the main job's own start.
+ */
+async function costsOf(files: readonly TestSpecification[]): Promise<Map<TestSpecification, number>> {
+  const { areaOf, controlRunsOf } = files.some(isControls)
+    ? await import('../fixtures/mutants/mutants.ts')
+    : { areaOf: () => '', controlRunsOf: () => [] }
+  return new Map(
+    files.map((file) => [
+      file,
+      isControls(file)
+        ? CONTROL_S * controlRunsOf(areaOf(file.moduleId)).length
+        : file.moduleId.endsWith('/fixtures/runs/busy-machine.test.ts')
+          ? BUSY_MACHINE_S
+          : OTHER_FILE_S,
+    ]),
+  )
 }
 
 /**
@@ -40,7 +53,9 @@ function costOf(file: TestSpecification): number {
 export class DisruptiveLast extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files)
-    const controls = sorted.filter(isControls).sort((a, b) => costOf(b) - costOf(a))
+    const costs = await costsOf(sorted)
+    const cost = (file: TestSpecification): number => costs.get(file) ?? 0
+    const controls = sorted.filter(isControls).sort((a, b) => cost(b) - cost(a))
     const ordered = sorted.map((file) => (isControls(file) ? (controls.shift() ?? file) : file))
     return [0, ...GROUPS.map((_, index) => index + 1)].flatMap((group) =>
       ordered.filter((file) => groupOf(file) === group),
@@ -48,13 +63,14 @@ export class DisruptiveLast extends BaseSequencer {
   }
 
   /** This runner's share of the files under `--shard`: see splitByCost. */
-  override shard(files: TestSpecification[]): Promise<TestSpecification[]> {
+  override async shard(files: TestSpecification[]): Promise<TestSpecification[]> {
     const { shard, root } = this.ctx.config
-    if (shard === undefined) return Promise.resolve(files)
+    if (shard === undefined) return files
+    const costs = await costsOf(files)
     const headStart = process.env['BANYAN_MAIN_JOB_SHARD'] === '1' ? MAIN_JOB_S : 0
     const items = files.map((file) => ({
       key: `${file.project.name}:${relative(root, file.moduleId)}`,
-      cost: costOf(file),
+      cost: costs.get(file) ?? 0,
     }))
     const shards = splitByCost(items, shard.count, headStart)
     // What this shard was given of what: `merge` checks that the shards' files make up the whole, once.
@@ -63,9 +79,12 @@ export class DisruptiveLast extends BaseSequencer {
       const mine = items.filter((_, at) => shards[at] === shard.index).map(({ key }) => key)
       writeFileSync(plan, JSON.stringify({ files: mine, of: items.map(({ key }) => key).sort() }))
     }
-    return Promise.resolve(files.filter((_, at) => shards[at] === shard.index))
+    return files.filter((_, at) => shards[at] === shard.index)
   }
 }
+
+/** Code-point order: a locale's collation could differ between runners. */
+const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 /**
  * Which shard (1 to count) each item goes to: largest first, each onto the shard with the least so
@@ -77,9 +96,7 @@ export function splitByCost(items: readonly { key: string; cost: number }[], cou
   const loads = Array.from({ length: count }, (_, index): number => (index === 0 ? headStart : 0))
   const shards = items.map(() => 0)
   const order = items.map((_, at) => at)
-  order.sort(
-    (a, b) => (items[b]?.cost ?? 0) - (items[a]?.cost ?? 0) || (items[a]?.key ?? '').localeCompare(items[b]?.key ?? ''),
-  )
+  order.sort((a, b) => (items[b]?.cost ?? 0) - (items[a]?.cost ?? 0) || byKey(items[a]?.key ?? '', items[b]?.key ?? ''))
   for (const at of order) {
     const least = loads.indexOf(Math.min(...loads))
     loads[least] = (loads[least] ?? 0) + (items[at]?.cost ?? 0)

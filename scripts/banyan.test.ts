@@ -185,7 +185,7 @@ describe('a sharded run', () => {
     expect({ exitCode, lines }).toEqual({
       exitCode: 2,
       lines: [
-        `banyan-verify: merge: ${join(odd, 'shard-2-of-2.json')} is of another run than ${join(first, 'shard-1-of-2.json')} (its shard count, commit or options differ)`,
+        `banyan-verify: merge: ${join(odd, 'shard-2-of-2.json')} is of another run than ${join(first, 'shard-1-of-2.json')} (its shard count, checkout, BANYAN_SHARD_RUN or options differ)`,
       ],
     })
   })
@@ -197,6 +197,17 @@ describe('a sharded run', () => {
       exitCode: 2,
       lines: [
         'banyan-verify: merge: the shards ran none of controls:fixtures/mutants/2.test.ts and controls:fixtures/mutants/1.test.ts twice',
+      ],
+    })
+  })
+
+  it('merge of a shard that could not say its commit: exit 2, one line naming it', async () => {
+    const unknown = shardFolder(2, 2, { commit: null })
+    const { exitCode, lines } = await cli(['merge', shardFolder(1, 2), unknown])
+    expect({ exitCode, lines }).toEqual({
+      exitCode: 2,
+      lines: [
+        `banyan-verify: merge: ${join(unknown, 'shard-2-of-2.json')} says no commit (git could not tell its checkout)`,
       ],
     })
   })

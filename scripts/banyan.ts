@@ -9,6 +9,7 @@
 // Exit codes: 0 verified, 1 a test failed (a claim is refuted), 2 bad input, 3 the machine is not
 // ready, 130 interrupted. Bad input and an unready machine are one line on stderr, before anything starts.
 import { execFileSync, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfig, ROOT, type Config } from '../helpers/config.ts'
@@ -451,8 +452,10 @@ function shardOf(args: readonly string[]): { index: number; count: number } | nu
 interface ShardResult extends RunResult {
   index: number
   count: number
-  /** The checkout it ran (git's HEAD): shards of different commits split different files. */
+  /** The checkout it ran (checkoutOf): shards of different checkouts split and test different files. */
   commit: string | null
+  /** BANYAN_SHARD_RUN, where CI names the run: a shard of an earlier run, a retried one say, is not this run's. */
+  run: string | null
   /** Its vitest options, --shard aside: shards of different runs split different files. */
   args: string[]
   /** The test files it was given, of every file the split saw (helpers/sequencer.ts), as `project:path`. */
@@ -462,9 +465,18 @@ interface ShardResult extends RunResult {
 
 const shardFile = (index: number, count: number): string => `shard-${index}-of-${count}.json`
 
-function headCommit(): string | null {
+/**
+ * The checkout a shard ran, as git names it: HEAD, and a digest of what the working tree changes
+ * and adds to it, so that runners with different uncommitted files do not pass for one run. Null
+ * where git cannot tell (no repository, one git refuses), which merge refuses.
+ */
+function checkoutOf(): string | null {
+  const git = (args: string[]): string =>
+    execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: 'pipe', maxBuffer: 64 * 1024 * 1024 })
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' }).trim()
+    const head = git(['rev-parse', 'HEAD']).trim()
+    const changes = git(['status', '--porcelain', '--untracked-files=all']) + git(['diff', 'HEAD'])
+    return changes === '' ? head : `${head}+${createHash('sha256').update(changes).digest('hex').slice(0, 12)}`
   } catch {
     return null
   }
@@ -499,8 +511,10 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
   }
   const plan = join(config.reportsDir, shard === null ? '' : `shard-plan-${shard.index}-of-${shard.count}.json`)
   if (shard !== null) {
+    // An earlier run's result must not stand in for this one if this one never gets to write its own.
     mkdirSync(config.reportsDir, { recursive: true })
     rmSync(plan, { force: true })
+    rmSync(join(config.reportsDir, shardFile(shard.index, shard.count)), { force: true })
   }
   const projectTests = async (name: string, args: string[]): Promise<RunResult> => {
     const results = join(config.reportsDir, `outcomes-${name}.json`)
@@ -520,7 +534,14 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
       const split = existsSync(plan)
         ? (JSON.parse(readFileSync(plan, 'utf8')) as Pick<ShardResult, 'files' | 'of'>)
         : { files: [], of: [] }
-      const written: ShardResult = { ...result, ...shard, commit: headCommit(), args, ...split }
+      const written: ShardResult = {
+        ...result,
+        ...shard,
+        commit: checkoutOf(),
+        run: process.env['BANYAN_SHARD_RUN'] ?? null,
+        args,
+        ...split,
+      }
       mkdirSync(config.reportsDir, { recursive: true })
       writeFileSync(join(config.reportsDir, shardFile(shard.index, shard.count)), JSON.stringify(written, null, 2))
       say(
@@ -576,13 +597,19 @@ function mergeShards(folders: readonly string[]): RunResult {
   })
   const [first] = shards
   if (first === undefined) throw new PreflightError(`merge: no shard-<i>-of-<n>.json in ${folders.join(', ')}`, 2)
+  const unknown = shards.find(({ commit }) => commit === null)
+  if (unknown !== undefined)
+    throw new PreflightError(`merge: ${unknown.file} says no commit (git could not tell its checkout)`, 2)
   const other = shards.find(
     (shard) =>
-      shard.count !== first.count || shard.commit !== first.commit || shard.args.join(' ') !== first.args.join(' '),
+      shard.count !== first.count ||
+      shard.commit !== first.commit ||
+      shard.run !== first.run ||
+      shard.args.join(' ') !== first.args.join(' '),
   )
   if (other !== undefined)
     throw new PreflightError(
-      `merge: ${other.file} is of another run than ${first.file} (its shard count, commit or options differ)`,
+      `merge: ${other.file} is of another run than ${first.file} (its shard count, checkout, BANYAN_SHARD_RUN or options differ)`,
       2,
     )
   const indexes = shards.map(({ index }) => index)
