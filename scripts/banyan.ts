@@ -509,12 +509,13 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
     BANYAN_OWNER: ownerOf(),
     BANYAN_MAIN_JOB_SHARD: named ? '' : '1',
   }
-  const plan = join(config.reportsDir, shard === null ? '' : `shard-plan-${shard.index}-of-${shard.count}.json`)
-  if (shard !== null) {
+  const plan = shard === null ? null : join(config.reportsDir, `shard-plan-${shard.index}-of-${shard.count}.json`)
+  const resultFile = shard === null ? null : join(config.reportsDir, shardFile(shard.index, shard.count))
+  if (plan !== null && resultFile !== null) {
     // An earlier run's result must not stand in for this one if this one never gets to write its own.
     mkdirSync(config.reportsDir, { recursive: true })
     rmSync(plan, { force: true })
-    rmSync(join(config.reportsDir, shardFile(shard.index, shard.count)), { force: true })
+    rmSync(resultFile, { force: true })
   }
   const projectTests = async (name: string, args: string[]): Promise<RunResult> => {
     const results = join(config.reportsDir, `outcomes-${name}.json`)
@@ -522,13 +523,13 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
     rmSync(results, { force: true })
     const code = await runVitest(
       ['run', ...args, ...reporting(join(config.reportsDir, `junit-${name}.xml`))],
-      { ...env, BANYAN_OUTCOMES: results, BANYAN_SHARD_PLAN: name === 'self' && shard !== null ? plan : '' },
+      { ...env, BANYAN_OUTCOMES: results, BANYAN_SHARD_PLAN: name === 'self' ? (plan ?? '') : '' },
       secretsOf(runEnv),
     )
     return { code, outcomes: readOutcomes(results) }
   }
   const finished = (result: RunResult): RunResult => {
-    if (shard !== null) {
+    if (shard !== null && plan !== null && resultFile !== null) {
       const args = vitestArgs.filter((arg, at) => !/^--shard(=|$)/.test(arg) && vitestArgs[at - 1] !== '--shard')
       // No plan is a vitest that never split its files: a shard of nothing, which merge refuses.
       const split = existsSync(plan)
@@ -543,9 +544,9 @@ async function selfTest(config: Config, vitestArgs: string[]): Promise<RunResult
         ...split,
       }
       mkdirSync(config.reportsDir, { recursive: true })
-      writeFileSync(join(config.reportsDir, shardFile(shard.index, shard.count)), JSON.stringify(written, null, 2))
+      writeFileSync(resultFile, JSON.stringify(written, null, 2))
       say(
-        `shard ${shard.index} of ${shard.count}: its result is in ${join(config.reportsDir, shardFile(shard.index, shard.count))}; join the ${shard.count} with: pnpm test:merge <reports folder>...`,
+        `shard ${shard.index} of ${shard.count}: its result is in ${resultFile}; join the ${shard.count} with: pnpm test:merge <reports folder>...`,
       )
     }
     return result
