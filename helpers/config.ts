@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { PreflightError } from './errors.ts'
 import { delimiter, dirname, join, resolve } from 'node:path'
+import { targetOf, type Target } from './swarm-target.ts'
 
 export interface Config {
   /** The repository's root folder. */
@@ -22,6 +23,8 @@ export interface Config {
   readonly waiversFile: string
   /** What the stack offers beyond the guide (helpers/offers.ts): offers.json beside its first compose file, or BANYAN_OFFERS. */
   readonly offersFile: string
+  /** Where the stack is deployed (BANYAN_TARGET): a Compose project, or a Swarm stack (helpers/swarm-target.ts). */
+  readonly target: Target
 }
 
 export const ROOT = resolve(import.meta.dirname, '..')
@@ -71,5 +74,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     reportsDir: resolve(cwd, env.BANYAN_REPORTS ?? join(ROOT, 'reports')),
     waiversFile: resolve(cwd, env.BANYAN_WAIVERS ?? join(dirname(first), 'waivers.json')),
     offersFile: resolve(cwd, env.BANYAN_OFFERS ?? join(dirname(first), 'offers.json')),
+    target: targetOf(env),
   }
 }

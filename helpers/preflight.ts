@@ -9,6 +9,7 @@ import { docker, firstLine } from './docker.ts'
 import { PreflightError } from './errors.ts'
 import type { Unverifiable } from './claims.ts'
 import { loadOffers, unverifiableWithout, type Offers } from './offers.ts'
+import { NOT_ON_SWARM } from './swarm-target.ts'
 import { atLeast } from './versions.ts'
 
 export interface Preflight {
@@ -162,12 +163,12 @@ export async function preflight(config: Config, composeEnv: Record<string, strin
     profiles: profiles.join(','),
     model,
     staticModel: everything,
-    unverifiable: [
+    unverifiable: onTarget(config.target, [
       ...unverifiable,
       ...unverifiableWithout(offers, config.offersFile),
       ...unverifiableByShape(model),
       ...withoutLiveCheck(unverifiable),
-    ],
+    ]),
     offers,
   }
 }
@@ -209,6 +210,19 @@ function unverifiableByShape(model: ComposeModel): Unverifiable[] {
             reason: `no service of the stack is given ${policy.poolVariable}, the bound TS-1 holds it to`,
           },
         ]),
+  ]
+}
+
+/** On Swarm, the claims its checks leave out (NOT_ON_SWARM), where nothing else has made them not verifiable already. */
+function onTarget(target: Config['target'], already: readonly Unverifiable[]): Unverifiable[] {
+  if (target === 'compose') return [...already]
+  const listed = new Set(already.flatMap(({ claims }) => claims))
+  return [
+    ...already,
+    ...NOT_ON_SWARM.map(({ claims, reason }) => ({
+      claims: claims.filter((claim) => !listed.has(claim)),
+      reason,
+    })).filter(({ claims }) => claims.length > 0),
   ]
 }
 

@@ -119,6 +119,7 @@ describe('run credentials', () => {
       offers: { api: { token: { refused: 401 } } },
       unverifiable: ['TS-1'],
       declaredRules: null,
+      target: 'compose',
     }
     const env = runToEnv(run)
     expect(env.BANYAN_RUN).not.toContain(composeEnv.DATABASE_PASSWORD)

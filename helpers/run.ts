@@ -37,6 +37,8 @@ export interface RunContext {
   readonly unverifiable: readonly string[]
   /** The stack's alerting rules on this machine, as it declares them (the run's Prometheus loads a copy); null without alerting. */
   readonly declaredRules: string | null
+  /** Where the stack is deployed: a Compose project, or a Swarm stack of the run's name. */
+  readonly target: Config['target']
 }
 
 const SECRET_VARIABLES = [
@@ -238,6 +240,7 @@ export function prepareRun(config: Config, checked: Preflight, composeEnv: Recor
     offers: checked.offers,
     unverifiable: checked.unverifiable.flatMap(({ claims }) => claims),
     declaredRules: alertingOn ? declaredRulesFile(checked.model, alerting) : null,
+    target: config.target,
   }
 }
 

@@ -13,6 +13,7 @@ import { mask } from './mask.ts'
 import { watchHealth, type HealthyTimes } from './health-events.ts'
 import { LOG_SCAN, watchLogs } from './log-watch.ts'
 import { namedSecretsOf, runFromEnv, secretsOf, type HealthTiming } from './run.ts'
+import { currentContainers, deployStack, removeStack, untilStackUp } from './swarm-target.ts'
 import { elapsedMs } from './units.ts'
 import { ExplainedWait } from './wait.ts'
 
@@ -30,6 +31,8 @@ export interface StackInfo {
   readonly health: HealthTiming
   /** Why the stack did not come up, or null. The LC-1 test reports it; the others skip. */
   readonly failure: string | null
+  /** Where it runs: a Compose project, or a Swarm stack (helpers/swarm-target.ts). */
+  readonly target: 'compose' | 'swarm'
 }
 
 declare module 'vitest' {
@@ -38,10 +41,12 @@ declare module 'vitest' {
   }
 }
 
-async function containersOf(project: string): Promise<Record<string, string[]>> {
-  // Stopped ones too: a one-shot service (migrations) has exited by now, and is part of the stack all the same.
+async function containersOf(project: string, target: StackInfo['target']): Promise<Record<string, string[]>> {
+  // Stopped ones too: a one-shot service (migrations) has exited by now, and is part of the stack
+  // all the same. On Swarm, a failed task's container is history beside the one that replaced it.
   const containers: Record<string, string[]> = {}
-  for (const [id, service] of await projectResources(project, 'containers')) (containers[service] ??= []).push(id)
+  const found = target === 'swarm' ? await currentContainers(project) : await projectResources(project, 'containers')
+  for (const [id, service] of found) (containers[service] ??= []).push(id)
   return containers
 }
 
@@ -71,17 +76,23 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const health = watchHealth(run.runId)
   // CF-1 judges every container the run starts, the ones scaling and the drill add and remove too.
   const logs = watchLogs(run.runId, namedSecretsOf(run.composeEnv), join(run.runDir, LOG_SCAN))
+  let deployed = false
   try {
-    environment = await new DockerComposeEnvironment(run.projectDirectory, [...run.composeFiles])
-      .withProjectName(run.runId)
-      .withEnvironment({ ...run.composeEnv })
-      .withDefaultWaitStrategy(new ExplainedWait(join(run.runDir, 'evidence'), secretsOf(run.composeEnv)))
-      .withStartupTimeout(run.startupBudgetMs)
-      .up()
+    if (run.target === 'swarm') {
+      deployed = true
+      await untilStackUp(run.runId, await deployStack(run), run.startupBudgetMs)
+    } else {
+      environment = await new DockerComposeEnvironment(run.projectDirectory, [...run.composeFiles])
+        .withProjectName(run.runId)
+        .withEnvironment({ ...run.composeEnv })
+        .withDefaultWaitStrategy(new ExplainedWait(join(run.runDir, 'evidence'), secretsOf(run.composeEnv)))
+        .withStartupTimeout(run.startupBudgetMs)
+        .up()
+    }
   } catch (error) {
     failure = composeFailureCause(error instanceof Error ? error.message : String(error))
-    // testcontainers has already taken down what Compose started: what the log watcher read of
-    // each container is the evidence there is.
+    // testcontainers has already taken down what Compose started (a Swarm stack is still up, and
+    // its tasks restarting): what the log watcher read of each container is the evidence there is.
     const dir = join(run.runDir, 'evidence', STARTUP_EVIDENCE)
     mkdirSync(dir, { recursive: true })
     for (const { container, service, text } of logs.tails())
@@ -101,17 +112,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('stack', {
     project: run.runId,
     services: run.services,
-    containers: await containersOf(run.runId),
+    containers: await containersOf(run.runId, run.target),
     startupMs,
     healthyMs,
     healthyMsError,
     health: run.health,
     failure,
+    target: run.target,
   })
   return async () => {
     try {
       // Down first, so what the services log as they stop is read too (the CLI judges it after the run).
       if (environment !== null && !run.keep) await environment.down({ removeVolumes: true, timeout: 10_000 })
+      if (deployed && !run.keep) await removeStack(run.runId)
     } catch (error) {
       // vitest prints a teardown error after its reporters have finished, where the gate cannot
       // see it: it is written down for the CLI, which fails the run on it.

@@ -2,16 +2,19 @@ import { docker } from './docker.ts'
 import { OWNER_LABEL, ownerIsGone, RUN_LABEL } from './labels.ts'
 
 export interface SweepResult {
+  /** Swarm services (BANYAN_TARGET=swarm): removed first, or Swarm starts their containers again. */
+  services: number
   containers: number
   networks: number
   volumes: number
   images: number
 }
 
-type Kind = 'container' | 'network' | 'volume' | 'image'
+type Kind = 'service' | 'container' | 'network' | 'volume' | 'image'
 type Selector = { run: string } | 'orphans' | 'all'
 
 async function labelled(kind: Kind): Promise<{ id: string; run: string; owner: string }[]> {
+  if (kind === 'service') return serviceLabels()
   const list = kind === 'container' ? ['ps', '-a'] : [kind, 'ls']
   // `docker image ls` has no .Label for its format: the labels are read from the images themselves.
   const format =
@@ -44,6 +47,27 @@ async function imageLabels(ids: readonly string[]): Promise<{ id: string; run: s
     })
 }
 
+/** The labelled Swarm services and their labels; none where the engine manages no swarm. */
+async function serviceLabels(): Promise<{ id: string; run: string; owner: string }[]> {
+  const listed = await docker(['service', 'ls', '--filter', `label=${RUN_LABEL}`, '--format', '{{.ID}}'])
+  if (listed.exitCode !== 0) {
+    if (/not a swarm manager/.test(listed.stderr)) return []
+    throw new Error(`docker service ls failed: ${listed.stderr.trim()}`)
+  }
+  const ids = listed.stdout.split('\n').filter(Boolean)
+  if (ids.length === 0) return []
+  const format = `{{.ID}}\t{{index .Spec.Labels "${RUN_LABEL}"}}\t{{index .Spec.Labels "${OWNER_LABEL}"}}`
+  const { exitCode, stdout, stderr } = await docker(['service', 'inspect', '--format', format, ...ids])
+  if (exitCode !== 0) throw new Error(`docker service inspect failed: ${stderr.trim()}`)
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id = '', run = '', owner = ''] = line.split('\t')
+      return { id, run, owner }
+    })
+}
+
 function selected(selector: Selector, item: { run: string; owner: string }): boolean {
   if (selector === 'all') return true
   if (selector === 'orphans') return ownerIsGone(item.owner)
@@ -56,8 +80,9 @@ function selected(selector: Selector, item: { run: string; owner: string }): boo
  * all of them. The images are the new versions an update check built from a service's own.
  */
 export async function sweep(selector: Selector): Promise<SweepResult> {
-  const result: SweepResult = { containers: 0, networks: 0, volumes: 0, images: 0 }
+  const result: SweepResult = { services: 0, containers: 0, networks: 0, volumes: 0, images: 0 }
   const removals: [Kind, string[], keyof SweepResult][] = [
+    ['service', ['service', 'rm'], 'services'],
     ['container', ['rm', '-f', '-v'], 'containers'],
     ['network', ['network', 'rm'], 'networks'],
     ['volume', ['volume', 'rm', '-f'], 'volumes'],
@@ -67,15 +92,20 @@ export async function sweep(selector: Selector): Promise<SweepResult> {
     const ids = (await labelled(kind)).filter((item) => selected(selector, item)).map((item) => item.id)
     if (ids.length === 0) continue
     const { exitCode, stderr } = await docker([...remove, ...ids])
-    if (exitCode !== 0) throw new Error(`sweep could not remove every ${kind}: ${stderr.trim()}`)
+    // A removed service's containers are being removed by Swarm too: one already on its way out is gone.
+    const failures = stderr
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !/removal of container \S+ is already in progress/.test(line))
+    if (exitCode !== 0 && failures.length > 0)
+      throw new Error(`sweep could not remove every ${kind}: ${failures.join(' ').trim()}`)
     result[counter] = ids.length
   }
   return result
 }
 
-export function describeSweep({ containers, networks, volumes, images }: SweepResult): string | null {
-  if (containers + networks + volumes + images === 0) return null
-  return `${containers} containers, ${networks} networks, ${volumes} volumes${images === 0 ? '' : `, ${images} images`}`
+export function describeSweep({ services, containers, networks, volumes, images }: SweepResult): string | null {
+  if (services + containers + networks + volumes + images === 0) return null
+  return `${services === 0 ? '' : `${services} services, `}${containers} containers, ${networks} networks, ${volumes} volumes${images === 0 ? '' : `, ${images} images`}`
 }
 
 /**
@@ -90,7 +120,7 @@ const SWEEP_GIVES_UP_MS = 60_000
 
 /** A run's sweep, again and again until a pass has found nothing for SETTLED_MS: what it removed in all. */
 export async function sweepRun(run: string): Promise<SweepResult> {
-  const total: SweepResult = { containers: 0, networks: 0, volumes: 0, images: 0 }
+  const total: SweepResult = { services: 0, containers: 0, networks: 0, volumes: 0, images: 0 }
   const started = Date.now()
   let lastFound = Date.now()
   for (;;) {

@@ -43,6 +43,7 @@ import {
   type Waiver,
 } from '../helpers/report.ts'
 import { describeSweep, sweep, sweepRun } from '../helpers/sweep.ts'
+import { enterSwarm, leaveSwarm, swarmArgs } from '../helpers/swarm-target.ts'
 
 /** How the run's Prometheus times the stack's alerts (helpers/alerting.ts), in the report. */
 const ALERT_TIMING = `every \`for\` at ${RUN_FOR} and every range at most ${RUN_RANGE} in the run's copy of the rules (alerts.run.yml); the declared ones are judged by promtool on the guide's series`
@@ -296,6 +297,8 @@ function refuseOptions(vitestArgs: readonly string[]): void {
 async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
   refuseOptions(givenArgs)
   const { args: vitestArgs, claims: only } = claimFilter(givenArgs)
+  // On Swarm, only the suites whose checks apply there: the other claims are not verifiable there (preflight says why).
+  const suiteArgs = config.target === 'swarm' ? swarmArgs(vitestArgs) : vitestArgs
   if (only.length > 0) say(`checking ${only.join(', ')} only; the other claims are not checked in this run`)
   const started = Date.now()
   const runEnv = newRunEnvironment()
@@ -321,8 +324,9 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
     compose: checked.compose,
     images: checked.imageMode,
     composeFiles: config.composeFiles.join(':'),
+    target: config.target,
   }
-  const waivers = applicableWaivers(loadWaivers(config), checked)
+  const waivers = applicableWaivers(loadWaivers(config), checked, config.target)
   const refuted = !gatePasses(configuration, waivers)
   if (refuted && !config.continueAfterStatic) {
     say(
@@ -345,80 +349,86 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
     }
   }
   await sweepLeftovers()
+  // On Swarm, the engine joins a swarm of the run's own when it is in none, and leaves it again
+  // however the run ends, Ctrl-C included: the engine is left as it was found.
+  const membership = config.target === 'swarm' ? await enterSwarm() : null
+  try {
+    const run = await readyRun(config, checked, runEnv)
+    const services = Object.keys(checked.model.services).join(', ')
+    say(
+      `run ${run.runId}: ${services} on Engine ${checked.engine}, Compose ${checked.compose}, ${checked.imageMode} images${run.target === 'swarm' ? `, as a Swarm stack${membership?.made === true ? ' on a swarm made for the run' : ''} (what its stack file changes: ${join(run.runDir, 'stack-changes.txt')})` : ''}`,
+    )
+    say(`health checks run ${describeTiming(run.health)}; the declared timings are checked from the configuration`)
+    if (run.declaredRules !== null) say(`alerts: ${ALERT_TIMING}`)
 
-  const run = await readyRun(config, checked, runEnv)
-  const services = Object.keys(checked.model.services).join(', ')
-  say(
-    `run ${run.runId}: ${services} on Engine ${checked.engine}, Compose ${checked.compose}, ${checked.imageMode} images`,
-  )
-  say(`health checks run ${describeTiming(run.health)}; the declared timings are checked from the configuration`)
-  if (run.declaredRules !== null) say(`alerts: ${ALERT_TIMING}`)
+    const junit = join(config.reportsDir, 'junit.xml')
+    const results = join(run.runDir, 'outcomes.json')
+    const costsFile = join(run.runDir, 'costs.json')
+    const env = { ...process.env, ...runToEnv(run), BANYAN_OUTCOMES: results, BANYAN_COSTS: costsFile }
+    const tested = await runVitest(
+      [
+        'run',
+        '--project',
+        'stack',
+        ...reporting(junit),
+        `--reporter=${join(ROOT, 'helpers/costs-reporter.ts')}`,
+        `--reporter=${join(ROOT, 'helpers/progress-reporter.ts')}`,
+        ...suiteArgs,
+      ],
+      env,
+      secrets,
+    )
+    maskFile(junit, secrets)
+    maskFile(results, secrets)
 
-  const junit = join(config.reportsDir, 'junit.xml')
-  const results = join(run.runDir, 'outcomes.json')
-  const costsFile = join(run.runDir, 'costs.json')
-  const env = { ...process.env, ...runToEnv(run), BANYAN_OUTCOMES: results, BANYAN_COSTS: costsFile }
-  const tested = await runVitest(
-    [
-      'run',
-      '--project',
-      'stack',
-      ...reporting(junit),
-      `--reporter=${join(ROOT, 'helpers/costs-reporter.ts')}`,
-      `--reporter=${join(ROOT, 'helpers/progress-reporter.ts')}`,
-      ...vitestArgs,
-    ],
-    env,
-    secrets,
-  )
-  maskFile(junit, secrets)
-  maskFile(results, secrets)
+    // A stack that did not come up fails the gate whatever suites ran: the tests that would have
+    // said so may have been filtered out, and every other test skips.
+    const startup = readStartup(run.runDir)
+    const startupOutcome: TestOutcome[] =
+      startup.failure === null || tested === 130
+        ? []
+        : [{ name: '[LC-1] the stack comes up', status: 'failed', message: startup.failure }]
+    const checks = readOutcomes(results)
+    // A filter that matched no check verified nothing: a typo must not read as a green run.
+    // The guide's own outcomes count only when the claims were named: a misspelt suite matches no check whatever they say.
+    const matchedNothing =
+      vitestArgs.length > 0 && checks.length === 0 && !(only.length > 0 && guide.length > 0) && tested !== 130
+    if (matchedNothing) say(`'${givenArgs.join(' ')}' matched no check: nothing was verified`)
+    const teardownFile = join(run.runDir, 'teardown-error.txt')
+    const teardown: TestOutcome[] = existsSync(teardownFile)
+      ? [{ name: 'the stack is taken down', status: 'failed', message: readFileSync(teardownFile, 'utf8') }]
+      : []
+    const live = [...startupOutcome, ...checks, ...lateLeaks(run.runDir), ...teardown].map((outcome) => {
+      const evidence = outcome.status === 'failed' ? evidenceFor(run.runDir, outcome.name) : undefined
+      return evidence === undefined ? outcome : { ...outcome, evidence }
+    })
+    const outcomes = [...configuration, ...guide, ...live]
+    // The gate is the outcomes, not vitest's exit code, so a waived failure does not fail it. A
+    // vitest that failed without a failed test of its own to show for it (a crash) fails it all the
+    // same, and so does a refuted configuration that BANYAN_CONTINUE went past.
+    const unexplained = tested !== 0 && !live.some((outcome) => outcome.status === 'failed')
+    const code =
+      tested === 130 ? 130 : refuted || unexplained || !gatePasses(outcomes, waivers) ? 1 : matchedNothing ? 2 : 0
+    setup.healthInterval = describeTiming(run.health)
+    if (run.declaredRules !== null) setup.alertTiming = ALERT_TIMING
+    setup.startupMs = startup.startupMs
+    const costs: Cost[] = [
+      { name: 'stack start-up', wallMs: startup.startupMs ?? 0, cpuSeconds: startup.startupCpuSeconds ?? 0 },
+      ...(existsSync(costsFile) ? (JSON.parse(readFileSync(costsFile, 'utf8')) as Cost[]) : []),
+    ]
+    writeSummary({ config, run: run.runId, code, started, setup, outcomes, waivers, secrets, costs })
 
-  // A stack that did not come up fails the gate whatever suites ran: the tests that would have
-  // said so may have been filtered out, and every other test skips.
-  const startup = readStartup(run.runDir)
-  const startupOutcome: TestOutcome[] =
-    startup.failure === null || tested === 130
-      ? []
-      : [{ name: '[LC-1] the stack comes up', status: 'failed', message: startup.failure }]
-  const checks = readOutcomes(results)
-  // A filter that matched no check verified nothing: a typo must not read as a green run.
-  // The guide's own outcomes count only when the claims were named: a misspelt suite matches no check whatever they say.
-  const matchedNothing =
-    vitestArgs.length > 0 && checks.length === 0 && !(only.length > 0 && guide.length > 0) && tested !== 130
-  if (matchedNothing) say(`'${givenArgs.join(' ')}' matched no check: nothing was verified`)
-  const teardownFile = join(run.runDir, 'teardown-error.txt')
-  const teardown: TestOutcome[] = existsSync(teardownFile)
-    ? [{ name: 'the stack is taken down', status: 'failed', message: readFileSync(teardownFile, 'utf8') }]
-    : []
-  const live = [...startupOutcome, ...checks, ...lateLeaks(run.runDir), ...teardown].map((outcome) => {
-    const evidence = outcome.status === 'failed' ? evidenceFor(run.runDir, outcome.name) : undefined
-    return evidence === undefined ? outcome : { ...outcome, evidence }
-  })
-  const outcomes = [...configuration, ...guide, ...live]
-  // The gate is the outcomes, not vitest's exit code, so a waived failure does not fail it. A
-  // vitest that failed without a failed test of its own to show for it (a crash) fails it all the
-  // same, and so does a refuted configuration that BANYAN_CONTINUE went past.
-  const unexplained = tested !== 0 && !live.some((outcome) => outcome.status === 'failed')
-  const code =
-    tested === 130 ? 130 : refuted || unexplained || !gatePasses(outcomes, waivers) ? 1 : matchedNothing ? 2 : 0
-  setup.healthInterval = describeTiming(run.health)
-  if (run.declaredRules !== null) setup.alertTiming = ALERT_TIMING
-  setup.startupMs = startup.startupMs
-  const costs: Cost[] = [
-    { name: 'stack start-up', wallMs: startup.startupMs ?? 0, cpuSeconds: startup.startupCpuSeconds ?? 0 },
-    ...(existsSync(costsFile) ? (JSON.parse(readFileSync(costsFile, 'utf8')) as Cost[]) : []),
-  ]
-  writeSummary({ config, run: run.runId, code, started, setup, outcomes, waivers, secrets, costs })
-
-  if (run.keep && code !== 130) {
-    say(`BANYAN_KEEP: stack ${run.runId} left running. Reach it with: docker compose -p ${run.runId} ps`)
-    say(`remove it with: pnpm sweep --run ${run.runId}`)
-  } else {
-    const swept = describeSweep(await sweepRun(run.runId))
-    if (swept !== null) say(`removed what this run left: ${swept}`)
+    if (run.keep && code !== 130) {
+      say(`BANYAN_KEEP: stack ${run.runId} left running. Reach it with: docker compose -p ${run.runId} ps`)
+      say(`remove it with: pnpm sweep --run ${run.runId}`)
+    } else {
+      const swept = describeSweep(await sweepRun(run.runId))
+      if (swept !== null) say(`removed what this run left: ${swept}`)
+    }
+    return { code, outcomes, waived: waivedCount(outcomes, waivers) }
+  } finally {
+    if (membership !== null) await leaveSwarm(membership)
   }
-  return { code, outcomes, waived: waivedCount(outcomes, waivers) }
 }
 
 function waivedCount(outcomes: readonly TestOutcome[], waivers: readonly Waiver[]): number {

@@ -1,0 +1,389 @@
+// The Swarm target (BANYAN_TARGET=swarm): the run's stack deployed with `docker stack deploy` on
+// a single-node swarm made for the run when the engine is in none (and left again), from the
+// stack file helpers/swarm.ts derives from Compose's resolved model. The checks find the stack's
+// containers, networks and volumes by the labels Compose would give them, which that file gives
+// Swarm's too, so a check that applies runs unchanged on either target.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { policy } from '../fixtures/policy.ts'
+import type { Unverifiable } from './claims.ts'
+import { composeFileArgs, type ComposeModel } from './compose.ts'
+import { docker, firstLine } from './docker.ts'
+import { PreflightError } from './errors.ts'
+import { testLabels } from './labels.ts'
+import type { RunContext } from './run.ts'
+import { COMPOSE_LABELS, stackFileOf } from './swarm.ts'
+
+export type Target = 'compose' | 'swarm'
+
+/**
+ * The suites whose checks apply to a Swarm stack as they stand: they look at the running
+ * containers, networks and traffic, and drive nothing through Compose. The others' claims are
+ * answered by NOT_ON_SWARM, each with its reason.
+ */
+export const SWARM_SUITES: readonly string[] = [
+  'suites/lifecycle.test.ts',
+  'suites/health.test.ts',
+  'suites/isolation.test.ts',
+  'suites/credentials.test.ts',
+  'suites/limits.test.ts',
+  'suites/balancing.test.ts',
+  'suites/user-journey.test.ts',
+  'suites/disruptive/slow-replica.test.ts',
+  'suites/disruptive/limits-enforced.test.ts',
+  'suites/last/secrets.test.ts',
+]
+
+const OWN_PROJECT =
+  'its check starts a Compose project of its own beside the stack (docker compose up, run, down), which Compose judges, not Swarm: it is checked in Compose mode'
+
+/**
+ * The claims whose checks are in no suite of SWARM_SUITES, and why, decided before the run: the
+ * guide's Compose commands have no Swarm counterpart, or the check drives Compose and its Swarm
+ * counterpart is not written. A unit test holds this table to the suites' own test titles.
+ */
+export const NOT_ON_SWARM: readonly Unverifiable[] = [
+  {
+    claims: ['LC-3'],
+    reason:
+      'on Swarm, `docker compose stop <service>` has no counterpart: a service is scaled to 0 (docker service scale) and Swarm keeps no stopped container',
+  },
+  {
+    claims: ['LC-4'],
+    reason:
+      'on Swarm, `docker compose down` and `down -v` have no counterpart: `docker stack rm` never removes volumes, and there is no `up` that finds them again but a new deploy',
+  },
+  { claims: ['LC-2', 'CF-2', 'CF-4', 'UP-2', 'UP-3', 'TS-1'], reason: `on Swarm, ${OWN_PROJECT}` },
+  {
+    claims: ['HC-3', 'HC-4'],
+    reason:
+      'on Swarm, a failed task is replaced by a new container rather than restarted in place, and these checks follow the one container (its RestartCount) through Docker start and stop: not written for Swarm yet',
+  },
+  {
+    claims: ['LB-1', 'LB-5', 'UP-4'],
+    reason:
+      'on Swarm, replicas change with `docker service scale`, not the guide’s `docker compose up --scale`, which these checks drive: not written for Swarm yet',
+  },
+  {
+    claims: ['UP-1'],
+    reason:
+      'on Swarm, a rolling update is `docker service update` with update_config (order: start-first), not the guide’s Compose command: not measured on Swarm yet',
+  },
+  {
+    claims: ['MB-1', 'MB-3', 'BR-1', 'BR-2', 'BR-3', 'BR-4', 'OB-1', 'OB-5'],
+    reason:
+      'on Swarm, these checks stop, restart and run the stack’s services with docker compose (stop, start, run --rm, profiles): not written for Swarm yet',
+  },
+]
+
+/** BANYAN_TARGET: compose (the default) or swarm; anything else is bad input. */
+export function targetOf(env: NodeJS.ProcessEnv): Target {
+  const target = env.BANYAN_TARGET ?? 'compose'
+  if (target === 'compose' || target === 'swarm') return target
+  throw new PreflightError(`BANYAN_TARGET must be compose or swarm, not '${target}'`, 2)
+}
+
+/** Whether this run made the swarm it deploys to (then it leaves it), or found the engine in one. */
+export interface Membership {
+  readonly made: boolean
+  /** Whether the swarm's bridge to the outside (docker_gwbridge) was there before: `swarm init` makes it, and `leave` keeps it. */
+  readonly gatewayBridgeBefore: boolean
+}
+
+const GATEWAY_BRIDGE = 'docker_gwbridge'
+
+/**
+ * Puts the engine in a swarm for the run: a new single-node one when it is in none (advertised on
+ * loopback: nothing joins it), or the one it is in when it manages it. A worker cannot deploy a
+ * stack, and a swarm half joined or locked is not the run's to change: both stop the run.
+ */
+export async function enterSwarm(): Promise<Membership> {
+  const info = await docker(['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'])
+  const [state = '', manager = ''] = info.stdout.trim().split(' ')
+  const gatewayBridgeBefore = (await docker(['network', 'inspect', GATEWAY_BRIDGE])).exitCode === 0
+  if (state === 'active' && manager === 'true') return { made: false, gatewayBridgeBefore }
+  if (state === 'active')
+    throw new PreflightError('this engine is a swarm worker: a stack is deployed from a manager node', 3)
+  if (state !== 'inactive')
+    throw new PreflightError(`this engine's swarm is ${state || firstLine(info.stderr)}: the run leaves it alone`, 3)
+  const init = await docker(['swarm', 'init', '--advertise-addr', '127.0.0.1'], { timeoutMs: 60_000 })
+  if (init.exitCode !== 0) throw new PreflightError(`docker swarm init failed: ${firstLine(init.stderr)}`, 3)
+  return { made: true, gatewayBridgeBefore }
+}
+
+/** Leaves a swarm the run made, so the engine is as it was found; one it found is left as it is. */
+export async function leaveSwarm({ made, gatewayBridgeBefore }: Membership): Promise<void> {
+  if (!made) return
+  const left = await docker(['swarm', 'leave', '--force'], { timeoutMs: 60_000 })
+  if (left.exitCode !== 0) throw new Error(`docker swarm leave failed: ${left.stderr.trim()}`)
+  if (gatewayBridgeBefore) return
+  const removed = await docker(['network', 'rm', GATEWAY_BRIDGE])
+  if (removed.exitCode !== 0)
+    throw new Error(`${GATEWAY_BRIDGE}, which docker swarm init made, could not be removed: ${removed.stderr.trim()}`)
+}
+
+/** The run's model as Compose resolves it with the run's override (its labels and health timing). */
+async function runModel(run: RunContext): Promise<ComposeModel> {
+  const { exitCode, stdout, stderr } = await docker(
+    ['compose', ...composeFileArgs(run), '-p', run.runId, 'config', '--format', 'json'],
+    { env: { ...process.env, ...run.composeEnv }, timeoutMs: 60_000 },
+  )
+  if (exitCode !== 0) throw new Error(`docker compose config failed: ${stderr.trim()}`)
+  return JSON.parse(stdout) as ComposeModel
+}
+
+/**
+ * Deploys the run's stack: its stack file and the list of what was changed from Compose's model
+ * are written to the run's folder first (the report links them). Local images only: there is no
+ * registry to resolve a digest from.
+ */
+export async function deployStack(run: RunContext): Promise<ComposeModel> {
+  const model = await runModel(run)
+  const cpus = await docker(['info', '--format', '{{.NCPU}}'])
+  const { stack, changes } = stackFileOf(model, { project: run.runId, nodeCpus: Number(cpus.stdout.trim()) || 1 })
+  const file = join(run.runDir, 'stack.json')
+  writeFileSync(file, JSON.stringify(stack, null, 2))
+  writeFileSync(join(run.runDir, 'stack-changes.txt'), `${changes.join('\n')}\n`)
+  const deployed = await docker(['stack', 'deploy', '--resolve-image', 'never', '-c', file, run.runId], {
+    env: { ...process.env, ...run.composeEnv },
+    timeoutMs: 120_000,
+  })
+  if (deployed.exitCode !== 0) throw new Error(`docker stack deploy failed: ${deployed.stderr.trim()}`)
+  return model
+}
+
+/** The stack's containers now, with their service and state ("running healthy", "exited 0", ...). */
+async function stackContainers(project: string): Promise<{ id: string; service: string; state: string }[]> {
+  const { stdout } = await docker([
+    'ps',
+    '-a',
+    '--no-trunc',
+    '--filter',
+    `label=${COMPOSE_LABELS.project}=${project}`,
+    '--format',
+    `{{.ID}}\t{{.Label "${COMPOSE_LABELS.service}"}}\t{{.State}}\t{{.Status}}`,
+  ])
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id = '', service = '', state = '', status = ''] = line.split('\t')
+      const health = /\((healthy|unhealthy|health: starting)\)/.exec(status)?.[1]
+      const exited = /^Exited \((\d+)\)/.exec(status)?.[1]
+      return {
+        id,
+        service,
+        state: state === 'exited' ? `exited ${exited ?? '?'}` : health === undefined ? state : `${state} ${health}`,
+      }
+    })
+}
+
+/**
+ * The containers that are the stack now: each running one, and each one-shot job's that finished
+ * with exit 0. A failed task's container stays in Swarm's task history beside the task that
+ * replaced it; it is history, not part of the stack.
+ */
+export async function currentContainers(project: string): Promise<[string, string][]> {
+  return (await stackContainers(project))
+    .filter(
+      ({ service, state }) => state.startsWith('running') || (policy.oneShot.includes(service) && state === 'exited 0'),
+    )
+    .map(({ id, service }) => [id, service])
+}
+
+/** Why the stack's tasks that do not run are not running, as Swarm says (pending: insufficient resources, ...). */
+async function taskErrors(project: string): Promise<string[]> {
+  const { stdout } = await docker([
+    'stack',
+    'ps',
+    project,
+    '--no-trunc',
+    '--filter',
+    'desired-state=running',
+    '--format',
+    '{{.Name}}\t{{.CurrentState}}\t{{.Error}}',
+  ])
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '' && !line.split('\t')[1]?.startsWith('Running'))
+    .map((line) => line.split('\t').filter(Boolean).join(': '))
+}
+
+/**
+ * Waits until every service of the model runs its replicas healthy (a one-shot job: done with
+ * exit 0), polling each second; fails with what is missing and why Swarm says so when the
+ * budget runs out. Swarm waits for no depends_on: services come up in any order, restarting
+ * until what they need is there.
+ */
+export async function untilStackUp(project: string, model: ComposeModel, budgetMs: number): Promise<void> {
+  const wanted = Object.entries(model.services).map(([name, service]) => ({
+    name,
+    replicas: service.deploy?.replicas ?? 1,
+    done: policy.oneShot.includes(name)
+      ? 'exited 0'
+      : service.healthcheck === undefined
+        ? 'running'
+        : 'running healthy',
+  }))
+  const deadline = Date.now() + budgetMs
+  for (;;) {
+    const containers = await stackContainers(project)
+    const missing = wanted.flatMap(({ name, replicas, done }) => {
+      const ready = containers.filter(({ service, state }) => service === name && state === done).length
+      return ready >= replicas ? [] : [`${name}: ${ready} of ${replicas} ${done}`]
+    })
+    if (missing.length === 0) return
+    if (Date.now() > deadline) {
+      const errors = await taskErrors(project)
+      throw new Error(
+        `the stack did not come up on swarm within ${Math.round(budgetMs / 1000)} s: ${missing.join('; ')}${errors.length === 0 ? '' : `; tasks not running: ${errors.join('; ')}`}`,
+      )
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+  }
+}
+
+/**
+ * Removes the stack and waits until its containers and networks are gone (`docker stack rm`
+ * returns before they are), then its volumes, which Swarm never removes: as `down -v` leaves a
+ * Compose project.
+ */
+export async function removeStack(project: string): Promise<void> {
+  const removed = await docker(['stack', 'rm', project], { timeoutMs: 120_000 })
+  if (removed.exitCode !== 0) throw new Error(`docker stack rm ${project} failed: ${removed.stderr.trim()}`)
+  const label = `label=${COMPOSE_LABELS.project}=${project}`
+  const deadline = Date.now() + 120_000
+  for (;;) {
+    const left = await Promise.all([
+      docker(['ps', '-aq', '--filter', label]),
+      docker(['network', 'ls', '-q', '--filter', label]),
+    ])
+    if (left.every(({ stdout }) => stdout.trim() === '')) break
+    if (Date.now() > deadline)
+      throw new Error(`stack ${project}'s containers or networks were still there 120 s after docker stack rm`)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+  const volumes = (await docker(['volume', 'ls', '-q', '--filter', label])).stdout.split('\n').filter(Boolean)
+  if (volumes.length === 0) return
+  const gone = await docker(['volume', 'rm', ...volumes])
+  if (gone.exitCode !== 0) throw new Error(`stack ${project}'s volumes could not be removed: ${gone.stderr.trim()}`)
+}
+
+/** A Swarm object's field, by `docker inspect --type <type>`: throws with Docker's words when it cannot. */
+async function inspected(type: 'service' | 'task', id: string, format: string): Promise<string> {
+  const { exitCode, stdout, stderr } = await docker(['inspect', '--type', type, '--format', format, id])
+  if (exitCode !== 0) throw new Error(`docker inspect ${type} ${id} failed: ${stderr.trim()}`)
+  return stdout.trim()
+}
+
+/** What Swarm reserves for the task a container runs (its spec's Reservations), in nano-CPUs and bytes. */
+export async function taskReservations(container: string): Promise<{ nanoCpus: number; memory: number }> {
+  const task = (
+    await docker(['inspect', '--format', '{{index .Config.Labels "com.docker.swarm.task.id"}}', container])
+  ).stdout.trim()
+  if (task === '') throw new Error(`container ${container} runs no Swarm task`)
+  const [nanoCpus = '', memory = ''] = (
+    await inspected('task', task, '{{with .Spec.Resources.Reservations}}{{.NanoCPUs}} {{.MemoryBytes}}{{end}}')
+  ).split(' ')
+  return { nanoCpus: Number(nanoCpus), memory: Number(memory) }
+}
+
+/**
+ * RL-2 on Swarm: the CPU reservation each service of the stack declares (per replica, in CPUs),
+ * what each running task carries, and what of the node's CPUs the stack's tasks leave unreserved.
+ */
+export async function reservedByTasks(
+  project: string,
+  containers: Readonly<Record<string, readonly string[]>>,
+): Promise<{ declared: Record<string, number>; carried: Record<string, number>; left: number }> {
+  const declared: Record<string, number> = {}
+  const carried: Record<string, number> = {}
+  let reserved = 0
+  for (const [service, ids] of Object.entries(containers)) {
+    const nano = Number(
+      await inspected(
+        'service',
+        `${project}_${service}`,
+        '{{with .Spec.TaskTemplate.Resources.Reservations}}{{.NanoCPUs}}{{end}}',
+      ),
+    )
+    for (const [index, id] of ids.entries()) {
+      const { nanoCpus } = await taskReservations(id)
+      reserved += nanoCpus
+      if (nano > 0) {
+        declared[`${service}-${index + 1}`] = nano / 1e9
+        carried[`${service}-${index + 1}`] = nanoCpus / 1e9
+      }
+    }
+  }
+  // `self` is a name only `docker node inspect` knows.
+  const self = await docker(['node', 'inspect', '--format', '{{.Description.Resources.NanoCPUs}}', 'self'])
+  if (self.exitCode !== 0) throw new Error(`docker node inspect self failed: ${self.stderr.trim()}`)
+  const node = Number(self.stdout.trim())
+  return { declared, carried, left: (node - reserved) / 1e9 }
+}
+
+/**
+ * A task that reserves more CPUs than the node has left (`left`) is never placed: a service of
+ * the suite's tools image asks for a little more, and must read pending for insufficient
+ * resources within 30 s. The service is labelled as the run's, and removed however the wait ends.
+ */
+export async function untilPendingForResources(project: string, left: number, image: string): Promise<void> {
+  const name = `${project}_reservation-probe`
+  const asked = (Math.ceil(Math.max(left, 0) * 100) + 1) / 100
+  const created = await docker([
+    'service',
+    'create',
+    '--detach',
+    '--no-resolve-image',
+    '--name',
+    name,
+    ...Object.entries(testLabels()).flatMap(([key, value]) => ['--label', `${key}=${value}`]),
+    ...Object.entries(testLabels()).flatMap(([key, value]) => ['--container-label', `${key}=${value}`]),
+    '--reserve-cpu',
+    String(asked),
+    '--restart-condition',
+    'none',
+    image,
+    'sleep',
+    'infinity',
+  ])
+  if (created.exitCode !== 0) throw new Error(`docker service create failed: ${created.stderr.trim()}`)
+  try {
+    const deadline = Date.now() + 30_000
+    let seen = ''
+    for (;;) {
+      seen = (
+        await docker(['service', 'ps', name, '--no-trunc', '--format', '{{.CurrentState}}\t{{.Error}}'])
+      ).stdout.trim()
+      if (/^Pending/.test(seen) && /insufficient resources/.test(seen)) return
+      if (/^(Running|Starting|Preparing|Assigned|Accepted)/.test(seen) || Date.now() > deadline)
+        throw new Error(
+          `a task reserving ${asked} CPUs, more than the ${left.toFixed(2)} the stack leaves on this node, was not held pending for insufficient resources: ${seen || 'no task'}`,
+        )
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+  } finally {
+    await docker(['service', 'rm', name])
+  }
+}
+
+/** vitest's options that take a value (`-t <pattern>`): that value is not a file filter. */
+const VALUED = new Set(['-t', '--testNamePattern', '--project', '--reporter', '--outputFile', '--shard'])
+
+/**
+ * The vitest arguments of a Swarm run: the suites that apply there (SWARM_SUITES) in place of
+ * vitest's file filters, or, where the run names files, those of them that are such a suite; a
+ * file filter that names none of them is bad input, since nothing it names runs on Swarm.
+ */
+export function swarmArgs(args: readonly string[]): string[] {
+  const filters = args.filter((arg, index) => !arg.startsWith('-') && !VALUED.has(args[index - 1] ?? ''))
+  if (filters.length === 0) return [...args, ...SWARM_SUITES]
+  const off = filters.filter((filter) => !SWARM_SUITES.some((suite) => suite.includes(filter)))
+  if (off.length > 0)
+    throw new PreflightError(
+      `${off.join(', ')}: on Swarm only ${SWARM_SUITES.map((suite) => suite.replace(/^suites\//, '')).join(', ')} run`,
+      2,
+    )
+  return [...args]
+}
