@@ -132,6 +132,17 @@ describe('waivers', () => {
     expect(inRange('2.26.1-4', '=2.26.1')).toBe(true)
   })
 
+  it('apply only on the target they name, Compose unless told', () => {
+    const onCompose = [{ ...waiver, target: 'compose' }]
+    const versions = { engine: '26.1.5', compose: '2.26.1' }
+    expect(applicableWaivers(onCompose, versions)).toEqual(onCompose)
+    expect(applicableWaivers(onCompose, versions, 'swarm')).toEqual([])
+    expect(applicableWaivers([waiver], versions, 'swarm')).toEqual([waiver])
+    expect(() => parseWaivers('[{"claim":"RL-2","target":"k8s","reason":"r"}]', 'w.json')).toThrow(
+      'w.json: waiver 1 (RL-2): target must be compose or swarm',
+    )
+  })
+
   it('refuse a waiver without a claim or a reason', () => {
     expect(() => parseWaivers('[{"claim":"NI-3","reason":" "}]', 'waivers.json')).toThrow(
       'waivers.json: waiver 1 (NI-3) gives no reason',

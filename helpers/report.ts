@@ -10,8 +10,8 @@ export type ClaimStatus = 'verified' | 'refuted' | 'waived' | 'not verifiable he
  * A failure a stack knowingly has, committed beside it with the reason. It covers that failure and
  * nothing more: `test` narrows it to the test of that title (whole, not a part of it), `message`
  * (a regular expression the whole message must match, from its first character to its last) to
- * failures that say what it describes, and `engine` and `compose` (version ranges such as
- * ">=20.10 <27") to the versions it was seen on.
+ * failures that say what it describes, `engine` and `compose` (version ranges such as
+ * ">=20.10 <27") to the versions it was seen on, and `target` (compose or swarm) to one target.
  */
 export interface Waiver {
   claim: string
@@ -19,6 +19,7 @@ export interface Waiver {
   message?: string
   engine?: string
   compose?: string
+  target?: string
   reason: string
 }
 
@@ -85,12 +86,17 @@ export function inRange(version: string, range: string): boolean {
     })
 }
 
-/** The waivers that apply to this engine and Compose; the others cover nothing in this run. */
-export function applicableWaivers(waivers: readonly Waiver[], versions: { engine: string; compose: string }): Waiver[] {
+/** The waivers that apply to this engine, Compose and target; the others cover nothing in this run. */
+export function applicableWaivers(
+  waivers: readonly Waiver[],
+  versions: { engine: string; compose: string },
+  target = 'compose',
+): Waiver[] {
   return waivers.filter(
     (waiver) =>
       (waiver.engine === undefined || inRange(versions.engine, waiver.engine)) &&
-      (waiver.compose === undefined || inRange(versions.compose, waiver.compose)),
+      (waiver.compose === undefined || inRange(versions.compose, waiver.compose)) &&
+      (waiver.target === undefined || waiver.target === target),
   )
 }
 
@@ -160,11 +166,15 @@ export function parseWaivers(text: string, file: string): Waiver[] {
       throw new Error(`${file}: waiver ${index + 1} names no claim`)
     if (typeof waiver.reason !== 'string' || waiver.reason.trim() === '')
       throw new Error(`${file}: waiver ${index + 1} (${waiver.claim}) gives no reason`)
-    const optional = (['test', 'message', 'engine', 'compose'] as const).filter((key) => waiver[key] !== undefined)
+    const optional = (['test', 'message', 'engine', 'compose', 'target'] as const).filter(
+      (key) => waiver[key] !== undefined,
+    )
     for (const key of optional) {
       if (typeof waiver[key] !== 'string')
         throw new Error(`${file}: waiver ${index + 1} (${waiver.claim}): ${key} must be text`)
     }
+    if (waiver.target !== undefined && !['compose', 'swarm'].includes(waiver.target))
+      throw new Error(`${file}: waiver ${index + 1} (${waiver.claim}): target must be compose or swarm`)
     if (waiver.message !== undefined) {
       try {
         new RegExp(waiver.message)

@@ -1,7 +1,8 @@
 // Set-up file of the stack project: when a test fails, keep what the stack looked like at that
 // moment, before a later test or the teardown changes it.
-import { beforeEach } from 'vitest'
+import { afterAll, beforeEach } from 'vitest'
 import { saveEvidence } from './evidence.ts'
+import { closeRelays } from './stack.ts'
 
 beforeEach(({ task, onTestFailed }) => {
   onTestFailed(async () => {
@@ -9,3 +10,6 @@ beforeEach(({ task, onTestFailed }) => {
     console.error(`evidence of "${task.name}": ${dir}`)
   })
 })
+
+// The relays a file's checks reached a Swarm stack through (helpers/stack.ts's reachable) go with it.
+afterAll(closeRelays)

@@ -1,11 +1,12 @@
 import { expect, inject, type ExpectStatic } from 'vitest'
+import { isIP } from 'node:net'
 import { GenericContainer, type StartedTestContainer } from 'testcontainers'
 import { policy } from '../fixtures/policy.ts'
 import type { Database } from './backup.ts'
 import { composeFileArgs, projectResources } from './compose.ts'
 import { docker, runHelper, type CommandResult } from './docker.ts'
 import type { Offers } from './offers.ts'
-import { testLabels } from './labels.ts'
+import { labelArgs, testLabels } from './labels.ts'
 import { amqpConnection, pgClient } from './probes.ts'
 import { runFromEnv } from './run.ts'
 import { bearer } from './tokens.ts'
@@ -75,6 +76,86 @@ export async function addressOf(container: string, network: string, project = st
     .find((pair) => pair.startsWith(`${project}_${network}=`))
   if (entry === undefined) throw new Error(`container ${container} is not on network ${network}: ${stdout.trim()}`)
   return entry.split('=')[1] ?? ''
+}
+
+/** The relays this test file started (see reachable), by container, network and port. */
+const relays = new Map<string, Promise<{ id: string; host: string; port: number }>>()
+
+/** The port a relay listens on inside its own container. */
+const RELAY_PORT = 15000
+
+/**
+ * Where a client on this machine reaches one of the stack's containers at `port`, on one of its
+ * networks. A Compose project's networks are bridges on this machine: the container's own address.
+ * A Swarm stack's are overlays, which this machine has no route into (an overlay address asked
+ * from here goes wherever the machine's own routes send it): a relay of the suite's tools image,
+ * on that overlay and publishing on loopback only, carries the connection (delay-proxy, no delay).
+ */
+export async function reachable(
+  container: string,
+  network: string,
+  port: number,
+): Promise<{ host: string; port: number }> {
+  if (stack().target === 'compose') return { host: await addressOf(container, network), port }
+  const key = `${container} ${network} ${port}`
+  const started = relays.get(key) ?? startRelay(container, network, port)
+  relays.set(key, started)
+  const { host, port: published } = await started
+  return { host, port: published }
+}
+
+async function startRelay(
+  container: string,
+  network: string,
+  port: number,
+): Promise<{ id: string; host: string; port: number }> {
+  const target = await addressOf(container, network)
+  const run = await docker([
+    'run',
+    '-d',
+    '--rm',
+    '--network',
+    'bridge',
+    '-p',
+    `127.0.0.1::${RELAY_PORT}`,
+    ...labelArgs(),
+    credential('TOOLS_IMAGE'),
+    'delay-proxy',
+    String(RELAY_PORT),
+    target,
+    String(port),
+    '0',
+  ])
+  if (run.exitCode !== 0) throw new Error(`the relay to ${container}:${port} did not start: ${run.stderr.trim()}`)
+  const id = run.stdout.trim()
+  const joined = await docker(['network', 'connect', (await networkOf(network)).name, id])
+  if (joined.exitCode !== 0)
+    throw new Error(`the relay to ${container}:${port} could not join ${network}: ${joined.stderr.trim()}`)
+  const [host = '', published = ''] = (await publishedAddressOf(id, RELAY_PORT)).split(':')
+  // Listening is the relay's first act; a client before it would be refused by Docker's proxy.
+  await expect
+    .poll(async () => (await execIn(id, ['nc', '-z', '127.0.0.1', String(RELAY_PORT)])).exitCode, {
+      timeout: 10_000,
+      interval: 100,
+      message: `the relay to ${container}:${port} never listened`,
+    })
+    .toBe(0)
+  return { id, host, port: Number(published) }
+}
+
+/** Removes the relays this file started (the stack project's set-up file calls it after each file). */
+export async function closeRelays(): Promise<void> {
+  const ids = await Promise.all(
+    [...relays.values()].map((relay) =>
+      relay.then(
+        ({ id }) => id,
+        () => '',
+      ),
+    ),
+  )
+  relays.clear()
+  const started = ids.filter(Boolean)
+  if (started.length > 0) await docker(['rm', '-f', ...started])
 }
 
 /** What Docker says of a container's state now: its status, exit code, health (if it has a check) and restarts so far. */
@@ -181,7 +262,7 @@ export function databaseLogin(): Database {
 
 /** Where the stack's event store is reached from this machine (over the backend network), as the run's database user. */
 export async function stackDatabaseConnection(): Promise<Parameters<typeof pgClient>[0]> {
-  return { host: await addressOf(await runningContainerOf('postgres'), 'backend'), port: 5432, ...databaseLogin() }
+  return { ...(await reachable(await runningContainerOf('postgres'), 'backend', 5432)), ...databaseLogin() }
 }
 
 /** The stack's event store, as the run's database user, from this machine over the backend network. */
@@ -191,8 +272,8 @@ export async function stackDatabase(): ReturnType<typeof pgClient> {
 
 /** The stack's broker, as the run's RabbitMQ user. */
 export async function stackBroker(): ReturnType<typeof amqpConnection> {
-  const host = await addressOf(await runningContainerOf('rabbitmq'), 'backend')
-  return amqpConnection(`amqp://${credential('RABBITMQ_USER')}:${credential('RABBITMQ_PASSWORD')}@${host}:5672`)
+  const { host, port } = await reachable(await runningContainerOf('rabbitmq'), 'backend', 5672)
+  return amqpConnection(`amqp://${credential('RABBITMQ_USER')}:${credential('RABBITMQ_PASSWORD')}@${host}:${port}`)
 }
 
 /** Runs a command in a container, as `docker exec` would; never throws for a non-zero exit. */
@@ -234,6 +315,25 @@ export async function networkOf(
 }
 
 /**
+ * Where a container on one of the stack's networks reaches this machine, if its network lets it:
+ * a Compose network's bridge address. A Swarm overlay's gateway is inside the overlay, not on the
+ * machine: a container there reaches the machine at the swarm's gateway bridge (docker_gwbridge),
+ * which Docker attaches to every container with a network that is not internal.
+ */
+export async function machineAddressOn(network: string): Promise<string> {
+  if (stack().target === 'compose') return (await networkOf(network)).gateway
+  const { exitCode, stdout, stderr } = await docker([
+    'network',
+    'inspect',
+    '--format',
+    '{{range .IPAM.Config}}{{.Gateway}}{{end}}',
+    'docker_gwbridge',
+  ])
+  if (exitCode !== 0 || stdout.trim() === '') throw new Error(`docker_gwbridge names no gateway: ${stderr.trim()}`)
+  return stdout.trim()
+}
+
+/**
  * A container of the suite's tools image on one of the stack's networks only, for probing from
  * there. Labelled with the run, so the sweep finds it; removed at the end of its `await using` block.
  */
@@ -258,6 +358,7 @@ export async function canConnect(
   address: string,
   port: number,
 ): Promise<boolean> {
+  if (stack().target === 'swarm' && isIP(address) !== 0 && (await routedAway(container, address))) return false
   const command = ['nc', '-z', '-w', '2', address, String(port)]
   const exitCode =
     typeof container === 'string'
@@ -269,6 +370,35 @@ export async function canConnect(
     throw new Error(`nc from ${from} exited ${exitCode}: no answer about ${address}:${port}`)
   }
   return exitCode === 0
+}
+
+/**
+ * Whether a probe from `from` to an address would leave the machine. A Swarm stack's addresses
+ * are overlay addresses, which the engine's host has no route into: a container not on that
+ * overlay sends to one through the swarm's gateway bridge, and the host then sends it out of the
+ * machine, to whoever answers there (seen: a gateway that accepted every port). Such a probe
+ * proves nothing of the stack and must not be sent: the address is not reachable on the stack's
+ * networks, and reads as closed. An address on one of `from`'s own networks is sent as any other.
+ */
+async function routedAway(from: StartedTestContainer | string, address: string): Promise<boolean> {
+  const command = ['ip', 'route', 'get', address]
+  const own =
+    typeof from === 'string'
+      ? await runHelper(credential('TOOLS_IMAGE'), command, { network: `container:${from}` })
+      : await from.exec(command).then(({ exitCode, output }) => ({ exitCode, stdout: output, stderr: output }))
+  // No route at all: nothing would be sent anywhere, so there is nothing to probe either.
+  if (own.exitCode !== 0 && /unreachable/.test(own.stderr)) return true
+  if (own.exitCode !== 0) throw new Error(`ip route get ${address} failed: ${own.stderr.trim()}`)
+  if (!/ via /.test(own.stdout)) return false
+  // Through a gateway: where the engine's host sends it next, asked in the host's namespace.
+  const host = await runHelper(credential('TOOLS_IMAGE'), command, { network: 'host' })
+  if (host.exitCode !== 0) throw new Error(`ip route get ${address} on the engine's host failed: ${host.stderr.trim()}`)
+  const away = / via /.test(host.stdout)
+  if (away)
+    console.warn(
+      `${address}: the engine's host routes it off the machine (${host.stdout.trim()}): not probed, and read as closed`,
+    )
+  return away
 }
 
 /** A container's main process as the host sees it, how often Docker restarted it, and since when it runs. */

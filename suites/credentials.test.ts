@@ -7,7 +7,7 @@ import pg from 'pg'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { policy } from '../fixtures/policy.ts'
 import { redisReplies } from '../helpers/probes.ts'
-import { addressOf, credential, execIn, failIfDown, runningContainerOf, stackDatabase } from '../helpers/stack.ts'
+import { credential, reachable, execIn, failIfDown, runningContainerOf, stackDatabase } from '../helpers/stack.ts'
 
 type Answer = 'accepted' | 'refused'
 
@@ -21,8 +21,7 @@ function portOf(store: string): number {
 /** PostgreSQL's answer to one login over TCP, from this machine. */
 async function postgresAnswer(login: { user: string; password: string }): Promise<Answer> {
   const client = new pg.Client({
-    host: await addressOf(await runningContainerOf('postgres'), 'backend'),
-    port: portOf('postgres'),
+    ...(await reachable(await runningContainerOf('postgres'), 'backend', portOf('postgres'))),
     database: credential('DATABASE_NAME'),
     connectionTimeoutMillis: 10_000,
     ...login,
@@ -41,9 +40,9 @@ async function postgresAnswer(login: { user: string; password: string }): Promis
 
 /** RabbitMQ's answer to an AMQP login from this machine. */
 async function amqpAnswer(user: string, password: string): Promise<Answer> {
-  const host = await addressOf(await runningContainerOf('rabbitmq'), 'backend')
+  const { host, port } = await reachable(await runningContainerOf('rabbitmq'), 'backend', portOf('rabbitmq'))
   try {
-    const connection = await amqpConnect(`amqp://${user}:${password}@${host}:${portOf('rabbitmq')}`, {
+    const connection = await amqpConnect(`amqp://${user}:${password}@${host}:${port}`, {
       timeout: 10_000,
     })
     await connection.close()
@@ -114,7 +113,7 @@ describe('default credentials', () => {
   })
 
   it('[CF-3] Redis refuses commands without its password, and with a wrong one', async () => {
-    const endpoint = { host: await addressOf(await runningContainerOf('redis'), 'backend'), port: portOf('redis') }
+    const endpoint = await reachable(await runningContainerOf('redis'), 'backend', portOf('redis'))
     const first = async (commands: string[][]): Promise<string> => (await redisReplies(endpoint, commands)).at(-1) ?? ''
     const found = {
       none: await first([['PING']]),

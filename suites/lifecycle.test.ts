@@ -2,7 +2,6 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { policy } from '../fixtures/policy.ts'
 import { redisReplies } from '../helpers/probes.ts'
 import {
-  addressOf,
   containerOf,
   credential,
   failIfDown,
@@ -10,6 +9,7 @@ import {
   stackBroker,
   stackDatabase,
   stateOf,
+  reachable,
 } from '../helpers/stack.ts'
 
 describe('topology and lifecycle', () => {
@@ -62,7 +62,7 @@ describe('topology and lifecycle', () => {
   })
 
   it('[LC-1] redis serves commands to a client with its password', async () => {
-    const endpoint = { host: await addressOf(containerOf('redis'), 'backend'), port: 6379 }
+    const endpoint = await reachable(containerOf('redis'), 'backend', 6379)
     expect(await redisReplies(endpoint, [['AUTH', credential('REDIS_PASSWORD')], ['PING']])).toEqual(['+OK', '+PONG'])
   })
 })

@@ -3,7 +3,8 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { policy, type Resources } from '../fixtures/policy.ts'
 import { docker } from '../helpers/docker.ts'
-import { failIfDown, stack } from '../helpers/stack.ts'
+import { credential, failIfDown, stack } from '../helpers/stack.ts'
+import { reservedByTasks, taskReservations, untilPendingForResources } from '../helpers/swarm-target.ts'
 import { memoryBytes } from '../helpers/units.ts'
 
 interface Applied {
@@ -18,6 +19,9 @@ async function applied(container: string): Promise<Applied> {
     '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.MemoryReservation}} {{.HostConfig.CpuShares}}'
   const { stdout } = await docker(['inspect', '--format', format, container])
   const [memory = 0, nanoCpus = 0, memoryReservation = 0, cpuShares = 0] = stdout.trim().split(' ').map(Number)
+  // Swarm's reservations are its scheduler's, not the container's: the task carries them.
+  if (stack().target === 'swarm')
+    return { memory, nanoCpus, memoryReservation: (await taskReservations(container)).memory, cpuShares }
   return { memory, nanoCpus, memoryReservation, cpuShares }
 }
 
@@ -49,7 +53,8 @@ async function replicasOf(
 describe('resource limits', () => {
   beforeEach(failIfDown)
 
-  it('[RL-2] every running container carries the guide’s memory and CPU limits and memory reservation', async () => {
+  const reservedBy = stack().target === 'swarm' ? 'and its Swarm task the' : 'and'
+  it(`[RL-2] every running container carries the guide’s memory and CPU limits ${reservedBy} memory reservation`, async () => {
     const { expected, found } = await replicasOf((_limits, _reservations, { memory, nanoCpus, memoryReservation }) => ({
       memory,
       nanoCpus,
@@ -59,7 +64,21 @@ describe('resource limits', () => {
     expect(found).toEqual(expected)
   })
 
-  it('[RL-2] the guide’s CPU reservations are in force in the running containers', async () => {
+  const inForce =
+    stack().target === 'swarm'
+      ? 'in Swarm’s scheduler: each task carries its service’s, and one the node cannot give waits pending'
+      : 'in the running containers'
+  it(`[RL-2] the guide’s CPU reservations are in force ${inForce}`, async () => {
+    if (stack().target === 'swarm') {
+      // Swarm's rule: a CPU reservation is what its scheduler places a task by. Each running
+      // task carries its service's, and a task that reserves more than the node has left is not
+      // placed at all: it waits, pending, for room that never comes.
+      const { declared, carried, left } = await reservedByTasks(stack().project, stack().containers)
+      expect(carried, 'a running task does not carry the CPU reservation its service declares').toEqual(declared)
+      expect(Object.keys(carried), 'no task of a service that reserves CPUs').not.toEqual([])
+      await untilPendingForResources(stack().project, left, credential('TOOLS_IMAGE'))
+      return
+    }
     // Docker has one knob a CPU reservation could become outside Swarm: CPU shares, relative
     // weight under contention. A reservation that reaches none of it is declared, not applied.
     const { found } = await replicasOf((_limits, reservations, { cpuShares }) => ({

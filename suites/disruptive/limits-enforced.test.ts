@@ -10,7 +10,6 @@ import { it } from '../../helpers/stack-test.ts'
 import { elapsedMs } from '../../helpers/units.ts'
 import { redisReplies } from '../../helpers/probes.ts'
 import {
-  addressOf,
   credential,
   execIn,
   processOf,
@@ -19,6 +18,7 @@ import {
   failIfDown,
   stack,
   stateOf,
+  reachable,
 } from '../../helpers/stack.ts'
 
 /** The services the guide gives a CPU limit. */
@@ -62,7 +62,7 @@ describe('limits enforced', () => {
     const killedAfterMs = elapsedMs(started)
 
     const [after] = await counters([redis])
-    const endpoint = { host: await addressOf(redis, 'backend'), port: 6379 }
+    const endpoint = await reachable(redis, 'backend', 6379)
     expect({
       exitCode,
       oomKills: (after?.oomKills ?? 0) - (before?.oomKills ?? 0),
