@@ -24,9 +24,14 @@ async function labelled(kind: Kind): Promise<{ id: string; run: string; owner: s
   const { exitCode, stdout, stderr } = await docker([...list, '--filter', `label=${RUN_LABEL}`, '--format', format])
   if (exitCode !== 0) throw new Error(`docker ${list.join(' ')} failed: ${stderr.trim()}`)
   if (kind === 'image') return imageLabels([...new Set(stdout.split('\n').filter(Boolean))])
+  return labelLines(stdout)
+}
+
+/** `id<TAB>run<TAB>owner` lines, as every listing here formats them. */
+function labelLines(stdout: string): { id: string; run: string; owner: string }[] {
   return stdout
     .split('\n')
-    .filter((line) => line.length > 0)
+    .filter(Boolean)
     .map((line) => {
       const [id = '', run = '', owner = ''] = line.split('\t')
       return { id, run, owner }
@@ -38,13 +43,7 @@ async function imageLabels(ids: readonly string[]): Promise<{ id: string; run: s
   const format = `{{.Id}}\t{{index .Config.Labels "${RUN_LABEL}"}}\t{{index .Config.Labels "${OWNER_LABEL}"}}`
   const { exitCode, stdout, stderr } = await docker(['image', 'inspect', '--format', format, ...ids])
   if (exitCode !== 0) throw new Error(`docker image inspect failed: ${stderr.trim()}`)
-  return stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [id = '', run = '', owner = ''] = line.split('\t')
-      return { id, run, owner }
-    })
+  return labelLines(stdout)
 }
 
 /** The labelled Swarm services and their labels; none where the engine manages no swarm. */
@@ -59,13 +58,7 @@ async function serviceLabels(): Promise<{ id: string; run: string; owner: string
   const format = `{{.ID}}\t{{index .Spec.Labels "${RUN_LABEL}"}}\t{{index .Spec.Labels "${OWNER_LABEL}"}}`
   const { exitCode, stdout, stderr } = await docker(['service', 'inspect', '--format', format, ...ids])
   if (exitCode !== 0) throw new Error(`docker service inspect failed: ${stderr.trim()}`)
-  return stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [id = '', run = '', owner = ''] = line.split('\t')
-      return { id, run, owner }
-    })
+  return labelLines(stdout)
 }
 
 function selected(selector: Selector, item: { run: string; owner: string }): boolean {
