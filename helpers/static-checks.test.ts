@@ -221,6 +221,14 @@ describe('static checks', () => {
       /^\[CF-1\] \.env\.example variables: expected every variable the compose files use, found no JWT_TTL$/,
     ],
     [
+      '[NI-1] a network of another driver than the guide’s bridge',
+      (i) => {
+        const frontend = i.model.networks?.['frontend']
+        if (frontend) frontend.driver = 'macvlan'
+      },
+      /^\[NI-1\] compose\.yaml networks\.frontend\.driver: expected bridge, found macvlan$/,
+    ],
+    [
       '[LB-2] round robin instead of least_conn',
       (i) => {
         nginx(i, 'least_conn;', '')

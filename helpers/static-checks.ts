@@ -172,6 +172,16 @@ export function checkNetworks(input: StaticInput): Finding[] {
         found: String(found.internal ?? false),
       })
     }
+    // The guide draws bridges. The live check reads the driver the engine made, and on Swarm the
+    // stack file makes every network an overlay: what the compose file declares is judged here.
+    if (found !== undefined && found.external !== true && (found.driver ?? 'bridge') !== 'bridge')
+      findings.push({
+        claim: 'NI-1',
+        file,
+        key: `networks.${network}.driver`,
+        expected: 'bridge',
+        found: found.driver ?? 'bridge',
+      })
   }
   for (const [name, service] of Object.entries(input.model.services)) {
     const networks = Object.keys(service.networks ?? { default: null })

@@ -48,7 +48,12 @@ describe('the Swarm target', () => {
 describe("a Swarm run's vitest arguments", () => {
   it('run the suites that apply there, or those of the files named that are such a suite; a file that is none is bad input', () => {
     expect(swarmArgs(['-t', 'limits'])).toEqual(['-t', 'limits', ...SWARM_SUITES])
-    expect(swarmArgs(['isolation', '-t', 'NI-2'])).toEqual(['isolation', '-t', 'NI-2'])
+    expect(swarmArgs(['isolation', '-t', 'NI-2'])).toEqual(['-t', 'NI-2', 'suites/isolation.test.ts'])
+    // Every disruptive suite by name, but only those that run on Swarm.
+    expect(swarmArgs(['disruptive'])).toEqual([
+      'suites/disruptive/slow-replica.test.ts',
+      'suites/disruptive/limits-enforced.test.ts',
+    ])
     expect(() => swarmArgs(['backup'])).toThrow(/^backup: on Swarm only lifecycle.test.ts, /)
   })
 })

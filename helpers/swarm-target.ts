@@ -3,7 +3,7 @@
 // stack file helpers/swarm.ts derives from Compose's resolved model. The checks find the stack's
 // containers, networks and volumes by the labels Compose would give them, which that file gives
 // Swarm's too, so a check that applies runs unchanged on either target.
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { policy } from '../fixtures/policy.ts'
 import type { Unverifiable } from './claims.ts'
@@ -12,7 +12,7 @@ import { docker, firstLine } from './docker.ts'
 import { PreflightError } from './errors.ts'
 import { testLabels } from './labels.ts'
 import type { RunContext } from './run.ts'
-import { COMPOSE_LABELS, stackFileOf } from './swarm.ts'
+import { COMPOSE_LABELS, fittedCpus, stackFileOf } from './swarm.ts'
 
 export type Target = 'compose' | 'swarm'
 
@@ -117,9 +117,23 @@ export async function leaveSwarm({ made, gatewayBridgeBefore }: Membership): Pro
   const left = await docker(['swarm', 'leave', '--force'], { timeoutMs: 60_000 })
   if (left.exitCode !== 0) throw new Error(`docker swarm leave failed: ${left.stderr.trim()}`)
   if (gatewayBridgeBefore) return
-  const removed = await docker(['network', 'rm', GATEWAY_BRIDGE])
-  if (removed.exitCode !== 0)
-    throw new Error(`${GATEWAY_BRIDGE}, which docker swarm init made, could not be removed: ${removed.stderr.trim()}`)
+  // The swarm's last endpoints on the bridge go a moment after `leave` returns.
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const removed = await docker(['network', 'rm', GATEWAY_BRIDGE])
+    if (removed.exitCode === 0 || /not found/.test(removed.stderr)) return
+    if (Date.now() > deadline)
+      throw new Error(`${GATEWAY_BRIDGE}, which docker swarm init made, could not be removed: ${removed.stderr.trim()}`)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}
+
+/** Where a Swarm run keeps the scale its CPU reservations were fitted to the node by (RL-2 holds the tasks to it). */
+const FIT_FILE = 'stack-fit.json'
+
+/** The scale a Swarm run's CPU reservations were fitted to the node by (helpers/swarm.ts's stackFileOf). */
+export function cpuScaleOf(runDir: string): number {
+  return (JSON.parse(readFileSync(join(runDir, FIT_FILE), 'utf8')) as { cpuScale: number }).cpuScale
 }
 
 /** The run's model as Compose resolves it with the run's override (its labels and health timing). */
@@ -140,9 +154,13 @@ async function runModel(run: RunContext): Promise<ComposeModel> {
 export async function deployStack(run: RunContext): Promise<ComposeModel> {
   const model = await runModel(run)
   const cpus = await docker(['info', '--format', '{{.NCPU}}'])
-  const { stack, changes } = stackFileOf(model, { project: run.runId, nodeCpus: Number(cpus.stdout.trim()) || 1 })
+  const { stack, cpuScale, changes } = stackFileOf(model, {
+    project: run.runId,
+    nodeCpus: Number(cpus.stdout.trim()) || 1,
+  })
   const file = join(run.runDir, 'stack.json')
   writeFileSync(file, JSON.stringify(stack, null, 2))
+  writeFileSync(join(run.runDir, FIT_FILE), JSON.stringify({ cpuScale }))
   writeFileSync(join(run.runDir, 'stack-changes.txt'), `${changes.join('\n')}\n`)
   const deployed = await docker(['stack', 'deploy', '--resolve-image', 'never', '-c', file, run.runId], {
     env: { ...process.env, ...run.composeEnv },
@@ -219,18 +237,19 @@ export async function untilStackUp(project: string, model: ComposeModel, budgetM
   const wanted = Object.entries(model.services).map(([name, service]) => ({
     name,
     replicas: service.deploy?.replicas ?? 1,
+    // With no check of the compose file's, the image's own may still report: healthy is running too.
     done: policy.oneShot.includes(name)
-      ? 'exited 0'
+      ? ['exited 0']
       : service.healthcheck === undefined
-        ? 'running'
-        : 'running healthy',
+        ? ['running', 'running healthy']
+        : ['running healthy'],
   }))
   const deadline = Date.now() + budgetMs
   for (;;) {
     const containers = await stackContainers(project)
     const missing = wanted.flatMap(({ name, replicas, done }) => {
-      const ready = containers.filter(({ service, state }) => service === name && state === done).length
-      return ready >= replicas ? [] : [`${name}: ${ready} of ${replicas} ${done}`]
+      const ready = containers.filter(({ service, state }) => service === name && done.includes(state)).length
+      return ready >= replicas ? [] : [`${name}: ${ready} of ${replicas} ${done.at(-1) ?? ''}`]
     })
     if (missing.length === 0) return
     if (Date.now() > deadline) {
@@ -289,38 +308,38 @@ export async function taskReservations(container: string): Promise<{ nanoCpus: n
 }
 
 /**
- * RL-2 on Swarm: the CPU reservation each service of the stack declares (per replica, in CPUs),
- * what each running task carries, and what of the node's CPUs the stack's tasks leave unreserved.
+ * RL-2 on Swarm: the CPU reservation the guide's table gives each service (per replica, scaled as
+ * the stack file fitted it to the node), what each of its running tasks carries, and what of the
+ * node's CPUs the stack's running tasks leave unreserved. Held to the guide, not to the service's
+ * own spec, which Swarm copies into every task whatever the stack file made of it.
  */
 export async function reservedByTasks(
-  project: string,
   containers: Readonly<Record<string, readonly string[]>>,
+  cpuScale: number,
 ): Promise<{ declared: Record<string, number>; carried: Record<string, number>; left: number }> {
   const declared: Record<string, number> = {}
   const carried: Record<string, number> = {}
   let reserved = 0
   for (const [service, ids] of Object.entries(containers)) {
-    const nano = Number(
-      await inspected(
-        'service',
-        `${project}_${service}`,
-        '{{with .Spec.TaskTemplate.Resources.Reservations}}{{.NanoCPUs}}{{end}}',
-      ),
-    )
+    // A one-shot job's task has finished, and Swarm has given its reservation back.
+    if (policy.oneShot.includes(service)) continue
+    const guide = policy.resources[service]?.reservations?.cpus
     for (const [index, id] of ids.entries()) {
       const { nanoCpus } = await taskReservations(id)
       reserved += nanoCpus
-      if (nano > 0) {
-        declared[`${service}-${index + 1}`] = nano / 1e9
-        carried[`${service}-${index + 1}`] = nanoCpus / 1e9
-      }
+      if (guide === undefined) continue
+      declared[`${service}-${index + 1}`] = fittedCpus(guide, cpuScale)
+      carried[`${service}-${index + 1}`] = nanoCpus / 1e9
     }
   }
+  // Every service the guide reserves CPUs for, each with a running task to hold to it.
+  for (const [service, { reservations }] of Object.entries(policy.resources))
+    if (reservations?.cpus !== undefined && (containers[service] ?? []).length === 0)
+      declared[`${service}-1`] = fittedCpus(reservations.cpus, cpuScale)
   // `self` is a name only `docker node inspect` knows.
   const self = await docker(['node', 'inspect', '--format', '{{.Description.Resources.NanoCPUs}}', 'self'])
   if (self.exitCode !== 0) throw new Error(`docker node inspect self failed: ${self.stderr.trim()}`)
-  const node = Number(self.stdout.trim())
-  return { declared, carried, left: (node - reserved) / 1e9 }
+  return { declared, carried, left: (Number(self.stdout.trim()) - reserved) / 1e9 }
 }
 
 /**
@@ -385,5 +404,8 @@ export function swarmArgs(args: readonly string[]): string[] {
       `${off.join(', ')}: on Swarm only ${SWARM_SUITES.map((suite) => suite.replace(/^suites\//, '')).join(', ')} run`,
       2,
     )
-  return [...args]
+  // A filter is a part of a path to vitest (`disruptive` names every disruptive suite): each one
+  // becomes the Swarm suites it names, so it cannot bring in one that drives Compose.
+  const named = SWARM_SUITES.filter((suite) => filters.some((filter) => suite.includes(filter)))
+  return [...args.filter((arg) => !filters.includes(arg)), ...named]
 }

@@ -40,6 +40,8 @@ const FIT_SHARE = 0.75
 export interface StackFile {
   /** The file to give `docker stack deploy -c`, as an object (JSON is YAML). */
   stack: Record<string, unknown>
+  /** What every CPU reservation was multiplied by to fit the node (1: as declared). */
+  cpuScale: number
   /** What was changed from the Compose model, and why, one line each. */
   changes: string[]
 }
@@ -68,10 +70,14 @@ function resources(
 function fitted(given: object | undefined, service: string, scale: number, changes: string[]): object | undefined {
   const cpus = (given as { cpus?: string } | undefined)?.cpus
   if (given === undefined || cpus === undefined || scale >= 1) return given
-  // Two decimals, and never 0, which Swarm reads as no reservation at all.
-  const scaled = Math.max(0.01, Math.floor(Number(cpus) * scale * 100) / 100)
+  const scaled = fittedCpus(Number(cpus), scale)
   changes.push(`${service}: reservations.cpus ${cpus} as "${scaled}", to fit the node (see above)`)
   return { ...given, cpus: String(scaled) }
+}
+
+/** A CPU reservation scaled to fit: two decimals, and never 0, which Swarm reads as no reservation at all. */
+export function fittedCpus(cpus: number, scale: number): number {
+  return scale >= 1 ? cpus : Math.max(0.01, Math.floor(cpus * scale * 100) / 100)
 }
 
 /** The CPUs the stack's services reserve together: each service's reservation times its replicas. */
@@ -231,5 +237,5 @@ export function stackFileOf(model: ComposeModel, target: SwarmTarget): StackFile
       ]
     }),
   )
-  return { stack: { services, networks, volumes }, changes }
+  return { stack: { services, networks, volumes }, cpuScale, changes }
 }

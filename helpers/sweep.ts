@@ -88,7 +88,9 @@ export async function sweep(selector: Selector): Promise<SweepResult> {
     // A removed service's containers are being removed by Swarm too: one already on its way out is gone.
     const failures = stderr
       .split('\n')
-      .filter((line) => line.trim() !== '' && !/removal of container \S+ is already in progress/.test(line))
+      .filter(
+        (line) => line.trim() !== '' && !/removal of container \S+ is already in progress|No such container/.test(line),
+      )
     if (exitCode !== 0 && failures.length > 0)
       throw new Error(`sweep could not remove every ${kind}: ${failures.join(' ').trim()}`)
     result[counter] = ids.length

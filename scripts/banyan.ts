@@ -427,7 +427,10 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
     }
     return { code, outcomes, waived: waivedCount(outcomes, waivers) }
   } finally {
-    if (membership !== null) await leaveSwarm(membership)
+    // A kept stack keeps its swarm: leaving it would take the stack down with it.
+    if (membership?.made === true && config.keep)
+      say('BANYAN_KEEP: the engine stays in the swarm this run made; `docker swarm leave --force` leaves it')
+    else if (membership !== null) await leaveSwarm(membership)
   }
 }
 

@@ -17,10 +17,18 @@ import { burst, evenSpread, unanswered } from '../helpers/traffic.ts'
 const SIGNIFICANCE = 0.001
 const REQUESTS = 300
 
-/** Each container's replica number, as Compose numbers them (1, 2, 3). */
+/**
+ * Each container's replica number, as Compose numbers them (1, 2, 3), or a Swarm task its slot
+ * (`<stack>_<service>.<slot>.<task id>`): Swarm's containers carry no Compose number, and without
+ * one every replica's count would land under the same name.
+ */
 async function replicaNumber(container: string): Promise<string> {
-  const format = '{{index .Config.Labels "com.docker.compose.container-number"}}'
-  return (await docker(['inspect', '--format', format, container])).stdout.trim()
+  const format =
+    '{{index .Config.Labels "com.docker.compose.container-number"}} {{index .Config.Labels "com.docker.swarm.task.name"}}'
+  const [number = '', task = ''] = (await docker(['inspect', '--format', format, container])).stdout.trim().split(' ')
+  const found = number || (/\.(\d+)\.[^.]+$/.exec(task)?.[1] ?? '')
+  if (found === '') throw new Error(`container ${container} carries neither a Compose replica number nor a Swarm slot`)
+  return found
 }
 
 describe('load balancing through nginx', () => {
