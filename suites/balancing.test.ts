@@ -25,7 +25,10 @@ const REQUESTS = 300
 async function replicaNumber(container: string): Promise<string> {
   const format =
     '{{index .Config.Labels "com.docker.compose.container-number"}} {{index .Config.Labels "com.docker.swarm.task.name"}}'
-  const [number = '', task = ''] = (await docker(['inspect', '--format', format, container])).stdout.trim().split(' ')
+  // Not trimmed first: with no Compose number the line starts with the space between the two.
+  const [number = '', task = ''] = (await docker(['inspect', '--format', format, container])).stdout
+    .replace(/\n$/, '')
+    .split(' ')
   const found = number || (/\.(\d+)\.[^.]+$/.exec(task)?.[1] ?? '')
   if (found === '') throw new Error(`container ${container} carries neither a Compose replica number nor a Swarm slot`)
   return found
