@@ -7,9 +7,9 @@
 // interface (tc tbf) slowed its handshakes until nginx took it out of rotation. The replica's own
 // health checks, over loopback, go straight to it. The request counters (helpers/counting.ts)
 // see each request before the redirect, so the slow replica's requests still count as its own.
-import { randomBytes, randomInt } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { expect } from 'vitest'
-import { docker, startHelper } from './docker.ts'
+import { docker, firstLine, startHelper } from './docker.ts'
 import { fromPeer, iptablesIn, portOf, socketsIn } from './netns.ts'
 import { credential, execIn } from './stack.ts'
 
@@ -32,22 +32,28 @@ async function proxied(
   { address, port, from, delay }: { address: string; port: number; from: string; delay: number | 'hold' },
 ): Promise<{ proxy: string; proxyPort: number } & AsyncDisposable> {
   const tag = `banyan-verify-slow-${randomBytes(6).toString('hex')}`
-  // Out of the way of the ports a service listens on.
-  const proxyPort = randomInt(40_000, 50_000)
   await using stack = new AsyncDisposableStack()
+  // Port 0: the kernel takes one that is free in the namespace, and the proxy says which.
   const proxy = stack.use(
-    await startHelper(
-      credential('TOOLS_IMAGE'),
-      ['delay-proxy', String(proxyPort), address, String(port), String(delay)],
-      { network: `container:${container}` },
-    ),
+    await startHelper(credential('TOOLS_IMAGE'), ['delay-proxy', '0', address, String(port), String(delay)], {
+      network: `container:${container}`,
+    }),
   )
+  let said = ''
   await expect
-    .poll(async () => (await docker(['logs', proxy.id])).stdout, {
-      timeout: 15_000,
-      message: `the delaying proxy in ${container}'s namespace never listened`,
-    })
-    .toContain('listening')
+    .poll(
+      async () => {
+        const logs = await docker(['logs', proxy.id])
+        // A proxy that could not start is gone with its logs (--rm): that is said, not waited out.
+        if (logs.exitCode !== 0)
+          throw new Error(`the delaying proxy in ${container}'s namespace is gone: ${firstLine(logs.stderr)}`)
+        said = logs.stdout
+        return said
+      },
+      { timeout: 15_000, message: `the delaying proxy in ${container}'s namespace never listened` },
+    )
+    .toMatch(/listening on \d+/)
+  const proxyPort = Number(/listening on (\d+)/.exec(said)?.[1])
   await iptablesIn(container, ['-t', 'nat', '-I', ...redirect(port, from, proxyPort, tag)])
   stack.defer(async () => {
     // A replica that is gone took its rule with it.
