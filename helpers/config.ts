@@ -29,6 +29,8 @@ export interface Config {
 
 export const ROOT = resolve(import.meta.dirname, '..')
 export const REFERENCE_STACK = join(ROOT, 'fixtures/stack/compose.yaml')
+/** What the reference stack adds on Docker Swarm (BANYAN_TARGET=swarm), after REFERENCE_STACK. */
+export const REFERENCE_SWARM = join(ROOT, 'fixtures/stack/swarm.yaml')
 
 function flag(env: NodeJS.ProcessEnv, name: string): boolean {
   const value = env[name]

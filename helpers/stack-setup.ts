@@ -80,7 +80,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     if (run.target === 'swarm') {
       deployed = true
-      await untilStackUp(run.runId, await deployStack(run), run.startupBudgetMs)
+      await untilStackUp(run.runId, await deployStack(run, secretsOf(run.composeEnv)), run.startupBudgetMs)
     } else {
       environment = await new DockerComposeEnvironment(run.projectDirectory, [...run.composeFiles])
         .withProjectName(run.runId)

@@ -274,23 +274,6 @@ describe('static checks', () => {
     expect(findingsAfter(change)).toEqual([expect.stringMatching(expected)])
   })
 
-  it('[LB-2] on Swarm, refute an upstream nginx resolves only when it starts, and take one it resolves again', () => {
-    const onSwarm = (input: StaticInput): void => {
-      input.target = 'swarm'
-    }
-    expect(findingsAfter(onSwarm)).toEqual([
-      expect.stringMatching(
-        /^\[LB-2\] nginx\.conf:\d+ upstream api_gateway server api-gateway:3003: expected a name nginx resolves again as Swarm's tasks start and are replaced \(`server api-gateway:3003 resolve`, with a resolver\), found resolved once, when nginx starts: on Swarm, whichever replicas had an address by then$/,
-      ),
-    ])
-    expect(
-      findingsAfter((input) => {
-        onSwarm(input)
-        nginx(input, 'server api-gateway:3003;', 'server api-gateway:3003 resolve;')
-      }),
-    ).toEqual([])
-  })
-
   it('[LB-2] refute the guide’s nginx.conf as written: Compose v2 does not resolve api-gateway-1..3', () => {
     const guide = join(ROOT, 'fixtures/guide/nginx.conf')
     const lines = findingsAfter((input) => {

@@ -2,7 +2,6 @@
 // the raw compose files and nginx's configuration held to the policy. Each finding is one line
 // naming the claim, the file, the key (and line where it can), what was expected and what was found.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { isIP } from 'node:net'
 import { parse as parseYaml } from 'yaml'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { policy as referencePolicy } from '../fixtures/policy.ts'
@@ -35,8 +34,6 @@ export interface StaticInput {
   /** nginx's configuration, as the nginx service mounts it. */
   nginx: TextFile | null
   policy: Policy
-  /** Where the stack is deployed (BANYAN_TARGET): some promises hold on one target and not the other. */
-  target: Config['target']
 }
 
 export function formatFinding({ claim, file, key, line, expected, found }: Finding): string {
@@ -496,25 +493,6 @@ export function checkNginx(input: StaticInput): Finding[] {
       })
     }
   }
-  // nginx resolves an upstream's server names once, when it starts, unless a server is marked
-  // `resolve` (with a resolver). Swarm starts services in no order (depends_on waits for nothing
-  // there) and gives a replaced task a new address: nginx then balances over the replicas that
-  // happened to have an address when it started, and never the ones after (measured: one or two
-  // of three, in every run).
-  if (input.target === 'swarm') {
-    for (const match of upstream.matchAll(/\bserver\s+([\w.-]+(?::\d+)?)([^;]*);/g)) {
-      const [, server = '', parameters = ''] = match
-      if (isIP(server.split(':')[0] ?? '') !== 0 || /\bresolve\b/.test(parameters)) continue
-      findings.push({
-        claim: 'LB-2',
-        file,
-        line: lineIn(`server ${server}`),
-        key: `upstream ${pass} server ${server}`,
-        expected: `a name nginx resolves again as Swarm's tasks start and are replaced (\`server ${server} resolve\`, with a resolver)`,
-        found: 'resolved once, when nginx starts: on Swarm, whichever replicas had an address by then',
-      })
-    }
-  }
   for (const [header, value] of Object.entries(wanted.headers)) {
     const found = new RegExp(`proxy_set_header\\s+${header}\\s+(\\S+);`, 'i').exec(text)?.[1]
     if (found !== value)
@@ -601,7 +579,6 @@ export function staticInput(config: Config, model: ComposeModel, checkedPolicy: 
     envExample: read(join(config.projectDirectory, '.env.example')),
     nginx: nginxMount?.source === undefined ? null : read(nginxMount.source),
     policy: checkedPolicy,
-    target: config.target,
   }
 }
 

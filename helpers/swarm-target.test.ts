@@ -53,6 +53,7 @@ describe("a Swarm run's vitest arguments", () => {
     expect(swarmArgs(['disruptive'])).toEqual([
       'suites/disruptive/slow-replica.test.ts',
       'suites/disruptive/limits-enforced.test.ts',
+      'suites/disruptive/swarm-update.test.ts',
     ])
     expect(() => swarmArgs(['backup'])).toThrow(/^backup: on Swarm only lifecycle.test.ts, /)
   })

@@ -3,15 +3,17 @@
 // stack file helpers/swarm.ts derives from Compose's resolved model. The checks find the stack's
 // containers, networks and volumes by the labels Compose would give them, which that file gives
 // Swarm's too, so a check that applies runs unchanged on either target.
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { policy } from '../fixtures/policy.ts'
 import type { Unverifiable } from './claims.ts'
 import { composeFileArgs, type ComposeModel } from './compose.ts'
 import { docker, firstLine } from './docker.ts'
 import { PreflightError } from './errors.ts'
-import { testLabels } from './labels.ts'
+import { OWNER_LABEL, ownerOf, RUN_LABEL, runLabels, testLabels } from './labels.ts'
 import type { RunContext } from './run.ts'
+import { mask } from './mask.ts'
 import { COMPOSE_LABELS, fittedCpus, stackFileOf } from './swarm.ts'
 
 export type Target = 'compose' | 'swarm'
@@ -31,6 +33,7 @@ export const SWARM_SUITES: readonly string[] = [
   'suites/user-journey.test.ts',
   'suites/disruptive/slow-replica.test.ts',
   'suites/disruptive/limits-enforced.test.ts',
+  'suites/disruptive/swarm-update.test.ts',
   'suites/last/secrets.test.ts',
 ]
 
@@ -63,11 +66,6 @@ export const NOT_ON_SWARM: readonly Unverifiable[] = [
     claims: ['LB-1', 'LB-5', 'UP-4'],
     reason:
       'on Swarm, replicas change with `docker service scale`, not the guide’s `docker compose up --scale`, which these checks drive: not written for Swarm yet',
-  },
-  {
-    claims: ['UP-1'],
-    reason:
-      'on Swarm, a rolling update is `docker service update` with update_config (order: start-first), not the guide’s Compose command: not measured on Swarm yet',
   },
   {
     claims: ['MB-1', 'MB-3', 'BR-1', 'BR-2', 'BR-3', 'BR-4', 'OB-1', 'OB-5'],
@@ -108,7 +106,57 @@ export async function enterSwarm(): Promise<Membership> {
     throw new PreflightError(`this engine's swarm is ${state || firstLine(info.stderr)}: the run leaves it alone`, 3)
   const init = await docker(['swarm', 'init', '--advertise-addr', '127.0.0.1'], { timeoutMs: 60_000 })
   if (init.exitCode !== 0) throw new PreflightError(`docker swarm init failed: ${firstLine(init.stderr)}`, 3)
-  return { made: true, gatewayBridgeBefore }
+  const membership = { made: true, gatewayBridgeBefore }
+  // The node says the run made it, and whose process the run is: a run killed before it could
+  // leave (SIGKILL) leaves a swarm the next run's sweep leaves for it (helpers/sweep.ts).
+  try {
+    await labelNode({ ...runLabels(MADE_SWARM, ownerOf()), [GATEWAY_BRIDGE_LABEL]: String(gatewayBridgeBefore) })
+  } catch (error) {
+    await leaveSwarm(membership)
+    throw new PreflightError(`the swarm made for the run could not be labelled as its own: ${String(error)}`, 3)
+  }
+  return membership
+}
+
+/** The run label of a swarm a run made: the process's (its owner label), not one run's, until a run keeps it. */
+const MADE_SWARM = 'swarm'
+/** Whether docker_gwbridge was there before the run made its swarm: on the node for a sweep that leaves it, and the mark of a swarm a run made. */
+const GATEWAY_BRIDGE_LABEL = 'io.banyan-verify.gateway-bridge-before'
+
+/** Adds labels to the engine's swarm node. */
+async function labelNode(labels: Record<string, string>): Promise<void> {
+  const node = (await docker(['info', '--format', '{{.Swarm.NodeID}}'])).stdout.trim()
+  const labelled = await docker([
+    'node',
+    'update',
+    ...Object.entries(labels).flatMap(([key, value]) => ['--label-add', `${key}=${value}`]),
+    node,
+  ])
+  if (labelled.exitCode !== 0) throw new Error(`docker node update ${node} failed: ${firstLine(labelled.stderr)}`)
+}
+
+/**
+ * A kept stack (BANYAN_KEEP) keeps the swarm the run made: it becomes the kept run's, which the
+ * sweep of orphans leaves alone (its owner is no process) and `pnpm sweep --run <id>` leaves.
+ */
+export async function keepSwarm(runId: string): Promise<void> {
+  await labelNode(runLabels(runId, `kept:${runId}`))
+}
+
+/**
+ * The swarm a run made, if the engine manages one: its labels (run, owner) and what leaving it
+ * takes; null when the engine is in no swarm, in one no run made, or in one it cannot ask.
+ */
+export async function madeSwarm(): Promise<{ run: string; owner: string; membership: Membership } | null> {
+  const state = (await docker(['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'])).stdout
+  if (state.trim() !== 'active true') return null
+  const format = `{{index .Spec.Labels "${RUN_LABEL}"}}\t{{index .Spec.Labels "${OWNER_LABEL}"}}\t{{index .Spec.Labels "${GATEWAY_BRIDGE_LABEL}"}}`
+  // A manager that cannot answer (no quorum) is no swarm of a run's to leave.
+  const { exitCode, stdout } = await docker(['node', 'inspect', '--format', format, 'self'])
+  if (exitCode !== 0) return null
+  const [run = '', owner = '', bridge = ''] = stdout.replace(/\n$/, '').split('\t')
+  if (bridge === '') return null
+  return { run, owner, membership: { made: true, gatewayBridgeBefore: bridge === 'true' } }
 }
 
 /** Leaves a swarm the run made, so the engine is as it was found; one it found is left as it is. */
@@ -147,25 +195,30 @@ async function runModel(run: RunContext): Promise<ComposeModel> {
 }
 
 /**
- * Deploys the run's stack: its stack file and the list of what was changed from Compose's model
+ * Deploys the run's stack: its stack file (credentials masked) and the list of what was changed from Compose's model
  * are written to the run's folder first (the report links them). Local images only: there is no
  * registry to resolve a digest from.
  */
-export async function deployStack(run: RunContext): Promise<ComposeModel> {
+export async function deployStack(run: RunContext, secrets: readonly string[]): Promise<ComposeModel> {
   const model = await runModel(run)
   const cpus = await docker(['info', '--format', '{{.NCPU}}'])
   const { stack, cpuScale, changes } = stackFileOf(model, {
     project: run.runId,
     nodeCpus: Number(cpus.stdout.trim()) || 1,
   })
-  const file = join(run.runDir, 'stack.json')
-  writeFileSync(file, JSON.stringify(stack, null, 2))
+  // The file deployed holds the run's credentials, as Compose resolved them: it is written where
+  // only this process reads it, and gone once deployed; the report keeps a masked copy.
+  const text = JSON.stringify(stack, null, 2)
+  writeFileSync(join(run.runDir, 'stack.json'), mask(text, secrets))
+  const privateDir = mkdtempSync(join(tmpdir(), 'banyan-stack-'))
+  const file = join(privateDir, 'stack.json')
+  writeFileSync(file, text, { mode: 0o600 })
   writeFileSync(join(run.runDir, FIT_FILE), JSON.stringify({ cpuScale }))
   writeFileSync(join(run.runDir, 'stack-changes.txt'), `${changes.join('\n')}\n`)
   const deployed = await docker(['stack', 'deploy', '--resolve-image', 'never', '-c', file, run.runId], {
     env: { ...process.env, ...run.composeEnv },
     timeoutMs: 120_000,
-  })
+  }).finally(() => rmSync(privateDir, { recursive: true, force: true }))
   if (deployed.exitCode !== 0) throw new Error(`docker stack deploy failed: ${deployed.stderr.trim()}`)
   return model
 }

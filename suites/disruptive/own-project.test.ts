@@ -11,16 +11,21 @@ import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, onTestFinished, vi } from 'vitest'
 import { policy } from '../../fixtures/policy.ts'
 import { projectResources, type ComposeService } from '../../helpers/compose.ts'
-import { recordFigures, recordTimeline } from '../../helpers/figures.ts'
+import { recordFigures } from '../../helpers/figures.ts'
 import { amqpConnection, pgClient, redisReplies } from '../../helpers/probes.ts'
 import { it } from '../../helpers/stack-test.ts'
 import { elapsedMs } from '../../helpers/units.ts'
 import { holdRequests } from '../../helpers/slow.ts'
-import { longestGapMs, outcomes, steadyLoad, timelineOf, unanswered } from '../../helpers/traffic.ts'
-import { countRequests } from '../../helpers/counting.ts'
+import { steadyLoad, unanswered } from '../../helpers/traffic.ts'
 import { docker, firstLine, runHelper } from '../../helpers/docker.ts'
 import { presentedCertificate, selfSignedCertificate } from '../../helpers/tls.ts'
-import { newVersion } from '../../helpers/updates.ts'
+import {
+  newVersion,
+  type Replica,
+  runningReplicas,
+  updateUnderLoad as measureUpdate,
+  zeroDowntime,
+} from '../../helpers/updates.ts'
 import type pg from 'pg'
 import { differences, fingerprint, ownSchema, pgDump, quoted, restoreSql } from '../../helpers/backup.ts'
 import {
@@ -67,29 +72,10 @@ describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
   const address = async (service: string, network = 'backend'): Promise<string> =>
     addressOf(await containerOf(service), network, project)
   /** The gateway's replicas running in this project now. */
-  const replicas = async (): Promise<Replica[]> => {
-    const ids = (await projectResources(project, 'containers'))
-      .filter(([, service]) => service === GATEWAY)
-      .map(([id]) => id)
-    if (ids.length === 0) return []
-    const { stdout } = await docker([
-      'inspect',
-      '--format',
-      '{{.Id}} {{.State.Running}} {{.Name}} {{.Config.Image}} {{.RestartCount}}',
-      ...ids,
-    ])
-    return stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => line.split(' '))
-      .filter(([, running]) => running === 'true')
-      .map(([id = '', , name = '', image = '', restarts = '0']) => ({
-        id,
-        name: name.replace(/^\//, ''),
-        image,
-        restarts: Number(restarts),
-      }))
-  }
+  const replicas = async (): Promise<Replica[]> =>
+    runningReplicas(
+      (await projectResources(project, 'containers')).filter(([, service]) => service === GATEWAY).map(([id]) => id),
+    )
   const broker = async () =>
     amqpConnection(
       `amqp://${credential('RABBITMQ_USER')}:${credential('RABBITMQ_PASSWORD')}@${await address('rabbitmq')}:5672`,
@@ -465,90 +451,18 @@ describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
     const nginx = await containerOf(NGINX)
     await reloadNginx(nginx)
     const before = await replicas()
-    const from = await addressOf(nginx, 'frontend', project)
     await using next = await newVersion(before[0]?.id ?? '', GATEWAY, `${stack().project}-${version}`)
-    // A connection per request: nginx's old workers close their idle keep-alive connections at each
-    // reload, and a request written on one just as it closes fails in a race that HTTP lets a
-    // client retry (RFC 9112, 9.3.1) and that is no downtime of the deployment's.
-    const load = steadyLoad(`http://${await publishedAddressOf(nginx, 80)}/health`, UPDATE_CLIENTS, 10_000, {
-      connection: 'close',
-    })
-    let servedBefore: Record<string, number>
-    {
-      await using counters = await countRequests(
-        before.map(({ id }) => id),
-        policy.gatewayPort,
-        from,
-      )
-      await expect
-        .poll(() => load.results.length - unanswered(load.results).length, {
-          timeout: 60_000,
-          interval: 50,
-          message: 'the project answered nothing before the update',
-        })
-        .toBeGreaterThanOrEqual(UPDATE_CLIENTS * 4)
-      servedBefore = await counters.read()
-    }
-    const started = performance.now()
-    await update(next.override, before)
-    const updateMs = elapsedMs(started)
-    const after = await replicas()
-    await using counters = await countRequests(
-      after.map(({ id }) => id),
-      policy.gatewayPort,
-      from,
-    )
-    // Long enough after it for nginx to have met every new replica: it chooses by least connections.
-    const replies = await load.stopAfter(AFTER_UPDATE_MS)
-    // A replica of the update's that restarted (at any time since it was made: a new container
-    // starts at restart count 0) or went while the load ran is the update's finding, a new version
-    // that crashes under load, say; judged on its own, before the verdict a waiver may accept.
-    const { counts: servedAfter, gone } = await counters.readKept()
-    const restarted = (await replicas()).filter(
-      ({ id, restarts }) => restarts > 0 && after.some((replica) => replica.id === id) && gone[id] === undefined,
-    )
-    const lost = [
-      ...after.filter(({ id }) => gone[id] !== undefined).map(({ id, name }) => `${name} ${gone[id] ?? ''}`),
-      ...restarted.map(({ name, restarts }) => `${name} restarted ${restarts} times`),
-    ]
-    const failed = unanswered(replies)
-    const gapMs = Math.round(longestGapMs(replies))
-    recordTimeline(
-      'UP-1',
+    return await measureUpdate({
       version,
-      timelineOf(replies, [
-        { label: 'update begun', atMs: started - load.started },
-        { label: 'done', atMs: started - load.started + updateMs },
-      ]),
-    )
-    recordFigures('UP-1', {
-      [`${version}Requests`]: replies.length,
-      [`${version}Failed`]: failed.length,
-      [`${version}LongestGapMs`]: gapMs,
-      [`${version}UpdateMs`]: Math.round(updateMs),
+      wanted,
+      nginx,
+      from: await addressOf(nginx, 'frontend', project),
+      replicas,
+      before,
+      image: next.image,
+      update: (old) => update(next.override, old),
     })
-    expect(lost, `gateway replicas of the update that restarted or went while its load ran`).toEqual([])
-    const served = (list: readonly Replica[], counts: Record<string, number>) =>
-      list.map(({ id, name }) => `${name} ${counts[id] ?? 0}`).join(', ')
-    return {
-      message:
-        `${failed.length} of ${replies.length} requests failed${failed.length === 0 ? '' : ` (${outcomes(failed)})`}, ` +
-        `the longest gap between two answers ${gapMs} ms; requests served before by ${served(before, servedBefore)}, ` +
-        `after by ${served(after, servedAfter)} (${after.filter(({ image }) => image === next.image).length} of ${after.length} on the new version, ${after.length} of ${wanted} wanted running)`,
-      verdict: {
-        failed: failed.length,
-        replicas: after.length,
-        onTheNewVersion: after.every(({ image }) => image === next.image),
-        everyNewReplicaServed: Object.values(servedAfter).every((count) => count > 0),
-      },
-    }
   }
-  const zeroDowntime = (replicas: number) => ({
-    failed: 0,
-    replicas,
-    onTheNewVersion: true,
-    everyNewReplicaServed: true,
-  })
 
   it("[UP-1] the guide's rolling update (up -d --no-deps --scale api-gateway=3 api-gateway) to a new version under load fails no request", async () => {
     failIfDown()
@@ -584,19 +498,6 @@ describe('lifecycle on a project of its own', { timeout: 300_000 }, () => {
 /** The gateway service behind nginx, which the updates and the TLS check are about. */
 const GATEWAY = policy.nginx.upstreamService
 const NGINX = policy.nginx.service
-/** UP-1's clients: a steady load, light enough to leave the machine to the update. */
-const UPDATE_CLIENTS = 5
-/** How long UP-1 goes on sending once the update is done. */
-const AFTER_UPDATE_MS = 5_000
-
-/** A running replica of a service: its container, its name and the image it runs. */
-interface Replica {
-  id: string
-  name: string
-  image: string
-  /** Docker's restart count: how often its restart policy brought it back. */
-  restarts: number
-}
 
 async function dockerOrThrow(args: readonly string[]): Promise<void> {
   const { exitCode, stderr } = await docker(args, { timeoutMs: 120_000 })
