@@ -1,5 +1,6 @@
 import { docker } from './docker.ts'
 import { OWNER_LABEL, ownerIsGone, RUN_LABEL } from './labels.ts'
+import { leaveSwarm, madeSwarm } from './swarm-target.ts'
 
 export interface SweepResult {
   /** Swarm services (BANYAN_TARGET=swarm): removed first, or Swarm starts their containers again. */
@@ -8,6 +9,8 @@ export interface SweepResult {
   networks: number
   volumes: number
   images: number
+  /** A swarm a run made and never left (it was killed): left, as the run would have. */
+  swarms: number
 }
 
 type Kind = 'service' | 'container' | 'network' | 'volume' | 'image'
@@ -73,7 +76,7 @@ function selected(selector: Selector, item: { run: string; owner: string }): boo
  * all of them. The images are the new versions an update check built from a service's own.
  */
 export async function sweep(selector: Selector): Promise<SweepResult> {
-  const result: SweepResult = { services: 0, containers: 0, networks: 0, volumes: 0, images: 0 }
+  const result: SweepResult = { services: 0, containers: 0, networks: 0, volumes: 0, images: 0, swarms: 0 }
   const removals: [Kind, string[], keyof SweepResult][] = [
     ['service', ['service', 'rm'], 'services'],
     ['container', ['rm', '-f', '-v'], 'containers'],
@@ -95,12 +98,17 @@ export async function sweep(selector: Selector): Promise<SweepResult> {
       throw new Error(`sweep could not remove every ${kind}: ${failures.join(' ').trim()}`)
     result[counter] = ids.length
   }
+  const swarm = await madeSwarm()
+  if (swarm !== null && selected(selector, swarm)) {
+    await leaveSwarm(swarm.membership)
+    result.swarms = 1
+  }
   return result
 }
 
-export function describeSweep({ services, containers, networks, volumes, images }: SweepResult): string | null {
-  if (services + containers + networks + volumes + images === 0) return null
-  return `${services === 0 ? '' : `${services} services, `}${containers} containers, ${networks} networks, ${volumes} volumes${images === 0 ? '' : `, ${images} images`}`
+export function describeSweep({ services, containers, networks, volumes, images, swarms }: SweepResult): string | null {
+  if (services + containers + networks + volumes + images + swarms === 0) return null
+  return `${services === 0 ? '' : `${services} services, `}${containers} containers, ${networks} networks, ${volumes} volumes${images === 0 ? '' : `, ${images} images`}${swarms === 0 ? '' : ', and left the swarm a run had made'}`
 }
 
 /**
@@ -115,7 +123,7 @@ const SWEEP_GIVES_UP_MS = 60_000
 
 /** A run's sweep, again and again until a pass has found nothing for SETTLED_MS: what it removed in all. */
 export async function sweepRun(run: string): Promise<SweepResult> {
-  const total: SweepResult = { services: 0, containers: 0, networks: 0, volumes: 0, images: 0 }
+  const total: SweepResult = { services: 0, containers: 0, networks: 0, volumes: 0, images: 0, swarms: 0 }
   const started = Date.now()
   let lastFound = Date.now()
   for (;;) {

@@ -43,7 +43,7 @@ import {
   type Waiver,
 } from '../helpers/report.ts'
 import { describeSweep, sweep, sweepRun } from '../helpers/sweep.ts'
-import { enterSwarm, leaveSwarm, swarmArgs } from '../helpers/swarm-target.ts'
+import { enterSwarm, keepSwarm, leaveSwarm, swarmArgs } from '../helpers/swarm-target.ts'
 
 /** How the run's Prometheus times the stack's alerts (helpers/alerting.ts), in the report. */
 const ALERT_TIMING = `every \`for\` at ${RUN_FOR} and every range at most ${RUN_RANGE} in the run's copy of the rules (alerts.run.yml); the declared ones are judged by promtool on the guide's series`
@@ -352,8 +352,10 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
   // On Swarm, the engine joins a swarm of the run's own when it is in none, and leaves it again
   // however the run ends, Ctrl-C included: the engine is left as it was found.
   const membership = config.target === 'swarm' ? await enterSwarm() : null
+  let keptRun: string | null = null
   try {
     const run = await readyRun(config, checked, runEnv)
+    keptRun = run.runId
     const services = Object.keys(checked.model.services).join(', ')
     say(
       `run ${run.runId}: ${services} on Engine ${checked.engine}, Compose ${checked.compose}, ${checked.imageMode} images${run.target === 'swarm' ? `, as a Swarm stack${membership?.made === true ? ' on a swarm made for the run' : ''} (what its stack file changes: ${join(run.runDir, 'stack-changes.txt')})` : ''}`,
@@ -428,9 +430,12 @@ async function verify(config: Config, givenArgs: string[]): Promise<RunResult> {
     return { code, outcomes, waived: waivedCount(outcomes, waivers) }
   } finally {
     // A kept stack keeps its swarm: leaving it would take the stack down with it.
-    if (membership?.made === true && config.keep)
-      say('BANYAN_KEEP: the engine stays in the swarm this run made; `docker swarm leave --force` leaves it')
-    else if (membership !== null) await leaveSwarm(membership)
+    if (membership?.made === true && config.keep && keptRun !== null) {
+      await keepSwarm(keptRun)
+      say(
+        `BANYAN_KEEP: the engine stays in the swarm this run made; pnpm sweep --run ${keptRun} leaves it with the stack`,
+      )
+    } else if (membership !== null) await leaveSwarm(membership)
   }
 }
 
