@@ -29,17 +29,13 @@ const UPDATE_BUDGET_MS = 180_000
 /** The gateway's Swarm service: the stack's name, then the service's. */
 const gatewayService = (): string => `${stack().project}_${GATEWAY}`
 
-/** Where Swarm's update of the gateway's service stands: "completed: update completed", "rollback_completed: ...". */
-async function updateStatus(): Promise<string> {
-  const { stdout } = await docker([
-    'service',
-    'inspect',
-    '--format',
-    '{{with .UpdateStatus}}{{.State}}: {{.Message}}{{end}}',
-    gatewayService(),
-  ])
-  return stdout.trim()
+/** A field of the gateway's Swarm service, by `docker service inspect --format`. */
+async function gatewayField(format: string): Promise<string> {
+  return (await docker(['service', 'inspect', '--format', format, gatewayService()])).stdout.trim()
 }
+
+/** Where Swarm's update of the gateway's service stands: "completed: update completed", "rollback_completed: ...". */
+const updateStatus = (): Promise<string> => gatewayField('{{with .UpdateStatus}}{{.State}}: {{.Message}}{{end}}')
 
 /**
  * Runs `docker service update` on the gateway's service, then waits until Swarm ends the update
@@ -84,14 +80,8 @@ async function untilOnly(wanted: number, current: (replica: Replica) => boolean)
 
 /** What the gateway's service declares for its updates, as Swarm holds it: "start-first, 1 at a time". */
 async function updateConfig(): Promise<string> {
-  const { stdout } = await docker([
-    'service',
-    'inspect',
-    '--format',
-    '{{with .Spec.UpdateConfig}}{{.Order}}, {{.Parallelism}} at a time{{end}}',
-    gatewayService(),
-  ])
-  return stdout.trim() || "Swarm's defaults (stop-first, 1 at a time)"
+  const config = await gatewayField('{{with .Spec.UpdateConfig}}{{.Order}}, {{.Parallelism}} at a time{{end}}')
+  return config || "Swarm's defaults (stop-first, 1 at a time)"
 }
 
 /** The gateway's tasks of `image` that Swarm found failed or rejected: a new version that crashed, replaced by another task. */
