@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs'
 import { PreflightError } from './errors.ts'
 import { delimiter, dirname, join, resolve } from 'node:path'
-import { targetOf, type Target } from './swarm-target.ts'
 
 export interface Config {
   /** The repository's root folder. */
@@ -25,6 +24,16 @@ export interface Config {
   readonly offersFile: string
   /** Where the stack is deployed (BANYAN_TARGET): a Compose project, or a Swarm stack (helpers/swarm-target.ts). */
   readonly target: Target
+}
+
+/** Where the stack is deployed: a Compose project (the default) or a Docker Swarm stack (helpers/swarm-target.ts). */
+export type Target = 'compose' | 'swarm'
+
+/** BANYAN_TARGET: compose (the default) or swarm; anything else is bad input. */
+export function targetOf(env: NodeJS.ProcessEnv): Target {
+  const target = env.BANYAN_TARGET ?? 'compose'
+  if (target === 'compose' || target === 'swarm') return target
+  throw new PreflightError(`BANYAN_TARGET must be compose or swarm, not '${target}'`, 2)
 }
 
 export const ROOT = resolve(import.meta.dirname, '..')

@@ -3,7 +3,8 @@ import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ROOT } from './config.ts'
 import { PreflightError } from './errors.ts'
-import { NOT_ON_SWARM, SWARM_SUITES, swarmArgs, targetOf } from './swarm-target.ts'
+import { targetOf } from './config.ts'
+import { NOT_ON_SWARM, SWARM_SUITES, swarmArgs } from './swarm-target.ts'
 
 /** Each stack suite, by its path from the root, with the claims its test titles name. */
 function suiteClaims(): Record<string, string[]> {

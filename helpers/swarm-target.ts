@@ -16,8 +16,6 @@ import type { RunContext } from './run.ts'
 import { mask } from './mask.ts'
 import { COMPOSE_LABELS, fittedCpus, stackFileOf } from './swarm.ts'
 
-export type Target = 'compose' | 'swarm'
-
 /**
  * The suites whose checks apply to a Swarm stack as they stand: they look at the running
  * containers, networks and traffic, and drive nothing through Compose. The others' claims are
@@ -73,13 +71,6 @@ export const NOT_ON_SWARM: readonly Unverifiable[] = [
       'on Swarm, these checks stop, restart and run the stack’s services with docker compose (stop, start, run --rm, profiles): not written for Swarm yet',
   },
 ]
-
-/** BANYAN_TARGET: compose (the default) or swarm; anything else is bad input. */
-export function targetOf(env: NodeJS.ProcessEnv): Target {
-  const target = env.BANYAN_TARGET ?? 'compose'
-  if (target === 'compose' || target === 'swarm') return target
-  throw new PreflightError(`BANYAN_TARGET must be compose or swarm, not '${target}'`, 2)
-}
 
 /** Whether this run made the swarm it deploys to (then it leaves it), or found the engine in one. */
 export interface Membership {

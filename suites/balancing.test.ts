@@ -5,7 +5,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { policy } from '../fixtures/policy.ts'
 import { countRequests, headerLine, REQUEST_LINE } from '../helpers/counting.ts'
 import { REQUESTS, SIGNIFICANCE, spreadsOverEveryReplica } from '../helpers/balancing.ts'
-import { targetOf } from '../helpers/swarm-target.ts'
+import { targetOf } from '../helpers/config.ts'
 import { addressOf, containerOf, failIfDown, probeOn, publishedAddress, replicasOf, stack } from '../helpers/stack.ts'
 
 describe('load balancing through nginx', () => {
