@@ -71,6 +71,33 @@ async function whyGone(container: string, started: string): Promise<string | und
   return undefined
 }
 
+/** How often a listing that printed nothing at all is asked again before it is an error of the reading. */
+const EMPTY_LISTINGS = 3
+
+/**
+ * The mangle table's PREROUTING chain in a container's namespace, as iptables lists it with its
+ * counters, or the error that stopped it. A listing always starts with the chain's own line: one
+ * that printed nothing lost its output on the way, and would read as a counter taken away (twice a
+ * CI run said so of a replica Docker saw nothing happen to, cause unknown), so it is asked again,
+ * a few times; the counters only grow, and the load they count is over when they are read.
+ */
+async function listed(container: string): Promise<{ text: string; error: Error | undefined }> {
+  for (let attempt = 1; ; attempt++) {
+    const listing = await iptablesIn(container, ['-t', 'mangle', '-L', 'PREROUTING', '-v', '-x', '-n']).then(
+      (text) => ({ text, error: undefined }),
+      (error: unknown) => ({ text: '', error: error instanceof Error ? error : new Error(String(error)) }),
+    )
+    if (listing.error !== undefined || /^Chain PREROUTING/m.test(listing.text)) return listing
+    if (attempt === EMPTY_LISTINGS)
+      return {
+        text: '',
+        error: new Error(
+          `iptables in ${container}'s namespace listed nothing, ${EMPTY_LISTINGS} times: not even its chain`,
+        ),
+      }
+  }
+}
+
 /**
  * Starts counting the HTTP requests each of `containers` receives on `port` from the address
  * `from`: those whose packets carry `match` (the request line unless told: so, every request).
@@ -106,10 +133,7 @@ export async function countRequests(
     const gone: Record<string, string> = {}
     await Promise.all(
       containers.map(async (container) => {
-        const listing = await iptablesIn(container, ['-t', 'mangle', '-L', 'PREROUTING', '-v', '-x', '-n']).then(
-          (text) => ({ text, error: undefined }),
-          (error: unknown) => ({ text: '', error: error instanceof Error ? error : new Error(String(error)) }),
-        )
+        const listing = await listed(container)
         const line = listing.text.split('\n').find((entry) => entry.includes(`/* ${tag} */`))
         if (line !== undefined) {
           counts[container] = Number(line.trim().split(/\s+/)[0])
