@@ -72,6 +72,13 @@ export const NOT_ON_SWARM: readonly Unverifiable[] = [
   },
 ]
 
+/** The engine's part in a swarm, as `docker info` says it: inactive, active, pending, ...; and whether it manages it. */
+async function swarmState(): Promise<{ state: string; manager: boolean; said: string }> {
+  const info = await docker(['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'])
+  const [state = '', manager = ''] = info.stdout.trim().split(' ')
+  return { state, manager: manager === 'true', said: firstLine(info.stderr) }
+}
+
 /** Whether this run made the swarm it deploys to (then it leaves it), or found the engine in one. */
 export interface Membership {
   readonly made: boolean
@@ -87,14 +94,13 @@ const GATEWAY_BRIDGE = 'docker_gwbridge'
  * stack, and a swarm half joined or locked is not the run's to change: both stop the run.
  */
 export async function enterSwarm(): Promise<Membership> {
-  const info = await docker(['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'])
-  const [state = '', manager = ''] = info.stdout.trim().split(' ')
+  const { state, manager, said } = await swarmState()
   const gatewayBridgeBefore = (await docker(['network', 'inspect', GATEWAY_BRIDGE])).exitCode === 0
-  if (state === 'active' && manager === 'true') return { made: false, gatewayBridgeBefore }
+  if (state === 'active' && manager) return { made: false, gatewayBridgeBefore }
   if (state === 'active')
     throw new PreflightError('this engine is a swarm worker: a stack is deployed from a manager node', 3)
   if (state !== 'inactive')
-    throw new PreflightError(`this engine's swarm is ${state || firstLine(info.stderr)}: the run leaves it alone`, 3)
+    throw new PreflightError(`this engine's swarm is ${state || said}: the run leaves it alone`, 3)
   const init = await docker(['swarm', 'init', '--advertise-addr', '127.0.0.1'], { timeoutMs: 60_000 })
   if (init.exitCode !== 0) throw new PreflightError(`docker swarm init failed: ${firstLine(init.stderr)}`, 3)
   const membership = { made: true, gatewayBridgeBefore }
@@ -139,8 +145,8 @@ export async function keepSwarm(runId: string): Promise<void> {
  * takes; null when the engine is in no swarm, in one no run made, or in one it cannot ask.
  */
 export async function madeSwarm(): Promise<{ run: string; owner: string; membership: Membership } | null> {
-  const state = (await docker(['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'])).stdout
-  if (state.trim() !== 'active true') return null
+  const { state, manager } = await swarmState()
+  if (state !== 'active' || !manager) return null
   const format = `{{index .Spec.Labels "${RUN_LABEL}"}}\t{{index .Spec.Labels "${OWNER_LABEL}"}}\t{{index .Spec.Labels "${GATEWAY_BRIDGE_LABEL}"}}`
   // A manager that cannot answer (no quorum) is no swarm of a run's to leave.
   const { exitCode, stdout } = await docker(['node', 'inspect', '--format', format, 'self'])

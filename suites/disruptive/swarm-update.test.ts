@@ -26,6 +26,9 @@ const NGINX = policy.nginx.service
 /** The longest a whole rolling update of the gateway may take here before it is a hang. */
 const UPDATE_BUDGET_MS = 180_000
 
+/** The gateway's tasks running now, as replicas. */
+const gatewayReplicas = async (): Promise<Replica[]> => runningReplicas(await replicasOf(GATEWAY))
+
 /** The gateway's Swarm service: the stack's name, then the service's. */
 const gatewayService = (): string => `${stack().project}_${GATEWAY}`
 
@@ -70,7 +73,7 @@ async function untilOnly(wanted: number, current: (replica: Replica) => boolean)
   await expect
     .poll(
       async () => {
-        const running = await runningReplicas(await replicasOf(GATEWAY))
+        const running = await gatewayReplicas()
         return { running: running.length, current: running.filter(current).length }
       },
       { timeout: 60_000, interval: 500, message: `the gateway's old tasks were still running 60 s after its update` },
@@ -106,8 +109,7 @@ describe("Swarm's rolling update", () => {
 
   it("[UP-1] Swarm's rolling update of the gateway (docker service update, as its update_config says) to a new version under load fails no request", async () => {
     const wanted = stack().containers[GATEWAY]?.length ?? 0
-    const replicas = async () => runningReplicas(await replicasOf(GATEWAY))
-    const before = await replicas()
+    const before = await gatewayReplicas()
     await using next = await newVersion(before[0]?.id ?? '', GATEWAY, `${stack().project}-swarm`, { keepImage: true })
     const nginx = containerOf(NGINX)
     const config = await updateConfig()
@@ -116,7 +118,7 @@ describe("Swarm's rolling update", () => {
       wanted,
       nginx,
       from: await addressOf(nginx, 'frontend'),
-      replicas,
+      replicas: gatewayReplicas,
       before,
       image: next.image,
       // The new tag is this machine's own: no registry to resolve it against.
